@@ -24,7 +24,7 @@ export const ClientOperation = z.discriminatedUnion('kind', [GetOp, PutOp, Delet
 export type ClientOperation = z.infer<typeof ClientOperation>;
 
 /** A client's identity in the history: Jepsen numbers its processes, others name them. */
-export const ClientId = z.union([z.string().min(1), z.int().min(0)]).describe('client id: a non-empty string or an integer');
+export const ClientId = z.union([z.string().min(1), z.int().min(0)]).describe('client id: a non-empty string or a non-negative integer');
 export type ClientId = z.infer<typeof ClientId>;
 
 /** Unique per client. */

@@ -7,12 +7,12 @@
  */
 import { z } from 'zod';
 import { unknownDiscriminator } from './errors.ts';
-import { CorrelationId, EntryKind, Index, NodeId, Term } from './primitives.ts';
+import { CorrelationId, EntryIndex, EntryKind, Index, NodeId, Term } from './primitives.ts';
 
 /** An entry as carried by AppendEntries: `index` is optional because it is implied by `prevLogIndex`. */
 export const MessageEntry = z.looseObject({
   term: Term,
-  index: Index.min(1).optional(),
+  index: EntryIndex.optional(),
   kind: EntryKind.optional(),
   digest: z.string().optional().describe('any string identifying the command (used for State Machine Safety)'),
 });
