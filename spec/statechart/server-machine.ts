@@ -43,6 +43,20 @@ const term = (event: ServerEvent): number => {
  */
 const INERT_INPUT: ServerInput = { id: '(unstarted)', voters: ['(unstarted)'] };
 
+/**
+ * ALL-2, the same in every role: a request from a later term — adopt the term, become follower
+ * (re-entered, when already one), and handle the request again as that follower.
+ */
+const stepDownThenHandle = {
+  guard: 'hasHigherTerm',
+  target: 'follower',
+  reenter: true,
+  actions: ['adoptHigherTerm', 'handleAgain'],
+  ...rules('ALL-2'),
+} as const;
+/** ALL-2 for a response from a later term: adopt the term and become follower; nothing else to do. */
+const stepDown = { guard: 'hasHigherTerm', target: 'follower', reenter: true, actions: 'adoptHigherTerm', ...rules('ALL-2') } as const;
+
 export const serverMachine = setup({
   types: {
     context: {} as ServerContext,
@@ -218,13 +232,13 @@ export const serverMachine = setup({
             // F-2: no AppendEntries from the current leader and no vote granted within the timeout.
             ELECTION_TIMEOUT: { target: 'candidate', ...rules('F-2') },
             REQUEST_VOTE: [
-              { guard: 'hasHigherTerm', target: 'follower', reenter: true, actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replyVoteDenied', ...rules('RV-1') },
               { guard: 'canGrantVote', actions: ['recordVoteFor', 'replyVoteGranted'], ...rules('RV-2', 'P-1') },
               { actions: 'replyVoteDenied', ...rules('RV-2') },
             ],
             APPEND_ENTRIES: [
-              { guard: 'hasHigherTerm', target: 'follower', reenter: true, actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replyAppendFailure', ...rules('AE-1') },
               { guard: 'logDoesNotMatch', actions: 'replyAppendFailure', ...rules('AE-2') },
               {
@@ -235,15 +249,15 @@ export const serverMachine = setup({
               { actions: ['acceptEntries', 'replyAppendSuccess'], ...rules('AE-3', 'AE-4', 'P-1') },
             ],
             INSTALL_SNAPSHOT: [
-              { guard: 'hasHigherTerm', target: 'follower', reenter: true, actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replySnapshot', ...rules('IS-1') },
               { guard: 'snapshotAddsNothing', actions: 'replySnapshot', ...rules('IS-8') },
               { actions: ['installSnapshot', 'announceRestore', 'replySnapshot'], ...rules('IS-6', 'IS-7', 'IS-8') },
             ],
             // Responses reach a follower only from an earlier role or term: only ALL-2 applies.
-            REQUEST_VOTE_RESPONSE: { guard: 'hasHigherTerm', target: 'follower', reenter: true, actions: 'adoptHigherTerm', ...rules('ALL-2') },
-            APPEND_ENTRIES_RESPONSE: { guard: 'hasHigherTerm', target: 'follower', reenter: true, actions: 'adoptHigherTerm', ...rules('ALL-2') },
-            INSTALL_SNAPSHOT_RESPONSE: { guard: 'hasHigherTerm', target: 'follower', reenter: true, actions: 'adoptHigherTerm', ...rules('ALL-2') },
+            REQUEST_VOTE_RESPONSE: stepDown,
+            APPEND_ENTRIES_RESPONSE: stepDown,
+            INSTALL_SNAPSHOT_RESPONSE: stepDown,
           },
         },
         candidate: {
@@ -254,28 +268,28 @@ export const serverMachine = setup({
           on: {
             ELECTION_TIMEOUT: { target: 'candidate', reenter: true, ...rules('C-4') },
             REQUEST_VOTE: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replyVoteDenied', ...rules('RV-1') },
               // It voted for itself in this term (C-1), so RV-2 denies everyone else.
               { actions: 'replyVoteDenied', ...rules('RV-2') },
             ],
             REQUEST_VOTE_RESPONSE: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: 'adoptHigherTerm', ...rules('ALL-2') },
+              stepDown,
               { guard: 'isVoteForCurrentTerm', actions: 'recordVote', ...rules('C-2') },
             ],
             APPEND_ENTRIES: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replyAppendFailure', ...rules('AE-1') },
               // C-3: a leader of this term exists; become its follower and handle the message as one.
               { target: 'follower', actions: 'handleAgain', ...rules('C-3') },
             ],
             INSTALL_SNAPSHOT: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replySnapshot', ...rules('IS-1') },
               { target: 'follower', actions: 'handleAgain', ...rules('C-3') },
             ],
-            APPEND_ENTRIES_RESPONSE: { guard: 'hasHigherTerm', target: 'follower', actions: 'adoptHigherTerm', ...rules('ALL-2') },
-            INSTALL_SNAPSHOT_RESPONSE: { guard: 'hasHigherTerm', target: 'follower', actions: 'adoptHigherTerm', ...rules('ALL-2') },
+            APPEND_ENTRIES_RESPONSE: stepDown,
+            INSTALL_SNAPSHOT_RESPONSE: stepDown,
           },
         },
         leader: {
@@ -287,34 +301,34 @@ export const serverMachine = setup({
             HEARTBEAT_TIMEOUT: { actions: 'replicateToAll', ...rules('L-1', 'L-3') },
             CLIENT_REQUEST: { actions: ['appendClientCommand', 'replicateToAll'], ...rules('L-2', 'L-3') },
             REQUEST_VOTE: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replyVoteDenied', ...rules('RV-1') },
               { actions: 'replyVoteDenied', ...rules('RV-2') },
             ],
             APPEND_ENTRIES: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replyAppendFailure', ...rules('AE-1') },
               // Another leader in this term would break Election Safety: refuse, change nothing.
               { actions: 'replyAppendFailure', ...rules('S-ES') },
             ],
             INSTALL_SNAPSHOT: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: ['adoptHigherTerm', 'handleAgain'], ...rules('ALL-2') },
+              stepDownThenHandle,
               { guard: 'isStaleTerm', actions: 'replySnapshot', ...rules('IS-1') },
               { actions: 'replySnapshot', ...rules('S-ES') },
             ],
             APPEND_ENTRIES_RESPONSE: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: 'adoptHigherTerm', ...rules('ALL-2') },
+              stepDown,
               // A reply from an earlier term answers a request of an earlier leadership: drop it (B21).
               { guard: 'isStaleTerm', ...rules('L-3') },
               { guard: 'replicationSucceeded', actions: 'recordReplicated', ...rules('L-3') },
               { actions: ['retreatNextIndex', 'replicateToSender'], ...rules('L-3') },
             ],
             INSTALL_SNAPSHOT_RESPONSE: [
-              { guard: 'hasHigherTerm', target: 'follower', actions: 'adoptHigherTerm', ...rules('ALL-2') },
+              stepDown,
               { guard: 'isStaleTerm', ...rules('L-3') },
               { actions: ['recordSnapshotInstalled', 'replicateToSender'], ...rules('L-3') },
             ],
-            REQUEST_VOTE_RESPONSE: { guard: 'hasHigherTerm', target: 'follower', actions: 'adoptHigherTerm', ...rules('ALL-2') },
+            REQUEST_VOTE_RESPONSE: stepDown,
           },
         },
       },
