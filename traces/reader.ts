@@ -52,46 +52,68 @@ export async function* readTrace(
   source: AsyncIterable<string> | Readable,
   opts: ReadTraceOptions = {},
 ): AsyncGenerator<TraceLine> {
+  for await (const batch of readTraceBatches(source, opts)) yield* batch;
+}
+
+/**
+ * The same results as `readTrace`, in batches (one per chunk read): a consumer that handles
+ * hundreds of thousands of lines pays one await per chunk instead of one per line — the per-line
+ * promise of an async generator cost more than validating the line.
+ */
+export async function* readTraceBatches(
+  source: AsyncIterable<string> | Readable,
+  opts: ReadTraceOptions = {},
+): AsyncGenerator<readonly TraceLine[]> {
   const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const lines = source instanceof Readable ? splitLines(source, maxLineBytes) : measureLines(source, maxLineBytes);
-  let firstLine: number | undefined;
-  for await (const raw of lines) {
-    if (raw.kind === 'text' && raw.text.trim() === '') continue;
-    const line = raw.line;
-    const isFirst = firstLine === undefined;
-    firstLine ??= line;
-    if (raw.kind === 'too-long') {
-      yield { line, error: { path: '$', message: `line is longer than ${maxLineBytes} bytes (--max-line-bytes); not parsed` } };
-      continue;
-    }
-    if (raw.kind === 'bad-utf8') {
-      yield { line, error: { path: '$', message: 'not valid UTF-8 text' } };
-      continue;
-    }
-    // A UTF-8 byte order mark is legal at the start of a file and means nothing; JSON.parse rejects it.
-    const text = line === 1 && raw.text.startsWith('\uFEFF') ? raw.text.slice(1) : raw.text;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      yield { line, error: { path: '$', message: `not valid JSON: ${shorten(jsonErrorMessage(err), 160)}` } };
-      continue;
-    }
-    if (!isFirst && isObject(value) && value['ev'] === 'header') {
-      yield {
-        line,
-        error: { path: '$.ev', message: `a header event is allowed only on the first non-blank line of the trace (line ${firstLine})` },
-      };
-      continue;
-    }
-    // reportInput: the issues then carry the offending value, so messages can say what was found.
-    const parsed = TraceEvent.safeParse(value, { reportInput: true });
-    if (parsed.success) {
-      yield { line, event: parsed.data };
-    } else {
-      for (const issue of parsed.error.issues) yield { line, error: formatIssue(issue, { schema: TraceEvent, value }) };
-    }
+  const batches = source instanceof Readable ? splitLines(source, maxLineBytes) : measureLines(source, maxLineBytes);
+  const state: { firstLine: number | undefined } = { firstLine: undefined };
+  for await (const raws of batches) {
+    const out: TraceLine[] = [];
+    for (const raw of raws) readLine(raw, state, maxLineBytes, out);
+    if (out.length > 0) yield out;
   }
+}
+
+/** One raw line to its results (none for a blank line), appended to `out`. */
+function readLine(raw: RawLine, state: { firstLine: number | undefined }, maxLineBytes: number, out: TraceLine[]): void {
+  if (raw.kind === 'text' && raw.text.trim() === '') return;
+  const line = raw.line;
+  const isFirst = state.firstLine === undefined;
+  state.firstLine ??= line;
+  if (raw.kind === 'too-long') {
+    out.push({ line, error: { path: '$', message: `line is longer than ${maxLineBytes} bytes (--max-line-bytes); not parsed` } });
+    return;
+  }
+  if (raw.kind === 'bad-utf8') {
+    out.push({ line, error: { path: '$', message: 'not valid UTF-8 text' } });
+    return;
+  }
+  // A UTF-8 byte order mark is legal at the start of a file and means nothing; JSON.parse rejects it.
+  const text = line === 1 && raw.text.startsWith('\uFEFF') ? raw.text.slice(1) : raw.text;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    out.push({ line, error: { path: '$', message: `not valid JSON: ${shorten(jsonErrorMessage(err), 160)}` } });
+    return;
+  }
+  if (!isFirst && isObject(value) && value['ev'] === 'header') {
+    out.push({
+      line,
+      error: { path: '$.ev', message: `a header event is allowed only on the first non-blank line of the trace (line ${state.firstLine})` },
+    });
+    return;
+  }
+  const parsed = TraceEvent.safeParse(value);
+  if (parsed.success) {
+    out.push({ line, event: parsed.data });
+    return;
+  }
+  // Parse a failing line again with reportInput, so that the issues carry the offending value and
+  // messages can say what was found; valid lines (nearly all) do not pay for it.
+  const reported = TraceEvent.safeParse(value, { reportInput: true });
+  const issues = reported.success ? parsed.error.issues : reported.error.issues;
+  for (const issue of issues) out.push({ line, error: formatIssue(issue, { schema: TraceEvent, value }) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,7 +315,7 @@ type RawLine =
  * are dropped as they arrive (the line is reported as too long), so memory stays bounded whatever
  * the input.
  */
-async function* splitLines(stream: Readable, maxLineBytes: number): AsyncGenerator<RawLine> {
+async function* splitLines(stream: Readable, maxLineBytes: number): AsyncGenerator<readonly RawLine[]> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   // One byte more than the limit is kept, room for the `\r` of a `\r\n` line break.
   const keep = maxLineBytes + 1;
@@ -322,6 +344,7 @@ async function* splitLines(stream: Readable, maxLineBytes: number): AsyncGenerat
   };
 
   for await (const chunk of stream) {
+    const batch: RawLine[] = [];
     const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk as Uint8Array);
     let start = 0;
     for (;;) {
@@ -337,19 +360,20 @@ async function* splitLines(stream: Readable, maxLineBytes: number): AsyncGenerat
         }
       }
       if (nl === -1) break;
-      yield finish();
+      batch.push(finish());
       start = nl + 1;
     }
+    if (batch.length > 0) yield batch;
   }
-  if (size > 0 || overflow) yield finish();
+  if (size > 0 || overflow) yield [finish()];
 }
 
 /** Lines that arrive already split: only the length limit applies. */
-async function* measureLines(source: AsyncIterable<string>, maxLineBytes: number): AsyncGenerator<RawLine> {
+async function* measureLines(source: AsyncIterable<string>, maxLineBytes: number): AsyncGenerator<readonly RawLine[]> {
   let lineNo = 0;
   for await (const text of source) {
     lineNo++;
-    yield Buffer.byteLength(text, 'utf8') > maxLineBytes ? { kind: 'too-long', line: lineNo } : { kind: 'text', line: lineNo, text };
+    yield [Buffer.byteLength(text, 'utf8') > maxLineBytes ? { kind: 'too-long', line: lineNo } : { kind: 'text', line: lineNo, text }];
   }
 }
 

@@ -21,7 +21,7 @@ import { explore } from '../../conformance/spec-explore.ts';
 import type { TraceEvent } from '../../spec/schemas/trace-events.ts';
 import { messageEvent, type ServerEvent } from '../../spec/statechart/server-context.ts';
 import { serverMachine } from '../../spec/statechart/server-machine.ts';
-import { readTrace } from '../../traces/reader.ts';
+import { readTraceBatches } from '../../traces/reader.ts';
 import { formatRate, measure, type Measurement, type Workload } from './harness.ts';
 
 const args = process.argv.slice(2);
@@ -63,9 +63,11 @@ async function parseOnly(path: string): Promise<number> {
 
 async function readValidated(path: string): Promise<number> {
   let count = 0;
-  for await (const line of readTrace(createReadStream(path))) {
-    if ('error' in line) throw new Error(`bench trace line ${line.line}: ${line.error.message}`);
-    count++;
+  for await (const batch of readTraceBatches(createReadStream(path))) {
+    for (const line of batch) {
+      if ('error' in line) throw new Error(`bench trace line ${line.line}: ${line.error.message}`);
+      count++;
+    }
   }
   return count;
 }
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
     const specSteps: Workload = { name: 'spec statechart: 3 servers replicate 300 commands', unit: 'step', run: () => replicateThroughSpec(300) };
     const rows = [
       await pair(
-        { name: `trace ingestion: readTrace + Zod (${trace.count} events)`, unit: 'event', run: () => readValidated(trace.path) },
+        { name: `trace ingestion: readTraceBatches + Zod (${trace.count} events)`, unit: 'event', run: () => readValidated(trace.path) },
         { name: 'split + JSON.parse only', unit: 'event', run: () => parseOnly(trace.path) },
       ),
       await pair(specSteps, { name: 'XState transition(), toggle machine', unit: 'step', run: () => toggleSteps(20_000) }),

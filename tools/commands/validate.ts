@@ -8,7 +8,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { TRACE_EVENT_KINDS, type TraceEventKind } from '../../spec/schemas/index.ts';
-import { DEFAULT_MAX_LINE_BYTES, readTrace } from '../../traces/reader.ts';
+import { DEFAULT_MAX_LINE_BYTES, readTraceBatches } from '../../traces/reader.ts';
 import { errorMessage, EXIT, type CliIo } from '../io.ts';
 
 export interface ValidateOptions {
@@ -82,13 +82,15 @@ export async function validateFile(file: string, io: CliIo, maxErrors: number, m
   const report: FileReport = { file, events: 0, byKind: {}, errors: [], errorCount: 0 };
   const counts = new Map<TraceEventKind, number>();
   try {
-    for await (const item of readTrace(io.openRead(file), { maxLineBytes })) {
-      if ('event' in item) {
-        report.events++;
-        counts.set(item.event.ev, (counts.get(item.event.ev) ?? 0) + 1);
-      } else {
-        report.errorCount++;
-        if (report.errors.length < maxErrors) report.errors.push({ line: item.line, ...item.error });
+    for await (const batch of readTraceBatches(io.openRead(file), { maxLineBytes })) {
+      for (const item of batch) {
+        if ('event' in item) {
+          report.events++;
+          counts.set(item.event.ev, (counts.get(item.event.ev) ?? 0) + 1);
+        } else {
+          report.errorCount++;
+          if (report.errors.length < maxErrors) report.errors.push({ line: item.line, ...item.error });
+        }
       }
     }
   } catch (err) {
