@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AppendEntries, RequestVote } from '../../../spec/schemas/messages.ts';
+import { encodeCommand } from '../../../impl/kv/command.ts';
+import { KvStore } from '../../../impl/kv/store.ts';
 import { CoreCluster, within } from '../../support/core-harness.ts';
 
 const three = ['n1', 'n2', 'n3'];
@@ -196,6 +198,30 @@ describe('snapshots (§7, Figure 13)', () => {
     expect(chunks).toBeGreaterThan(1);
     expect(c.appliedData('n3')).toEqual(cmds(1, 400));
     expect(c.node('n3').status().snapshotIndex).toBeGreaterThan(10);
+  });
+});
+
+describe('clients (§8)', () => {
+  it('CL-ONCE: a command retried with the same (clientId, seq) after a failover takes effect once', () => {
+    const c = new CoreCluster({ ids: three, seed: 6 });
+    c.elect('n1');
+    // A compare-and-set from "absent": applied twice without sessions, the retry would fail.
+    const cas = encodeCommand({ clientId: 'c1', seq: 1, op: { kind: 'cas', key: 'x', expected: null, value: 'a' } });
+    c.node('n1').propose(cas);
+    c.deliver();
+    c.heartbeat('n1');
+    // The leader dies before the client hears back; the client retries the same command elsewhere.
+    c.crash('n1');
+    c.elect('n2');
+    c.node('n2').propose(cas);
+    c.deliver();
+    c.heartbeat('n2', 2);
+    const applied = c.host('n3').applied;
+    expect(applied.filter((e) => e.data === cas)).toHaveLength(2);
+    const kv = new KvStore();
+    const outcomes = applied.map((e) => (e.kind === 'command' ? kv.apply(e.index, e.data) : (kv.skip(e.index), undefined))).filter((o) => o !== undefined);
+    expect(outcomes).toEqual([{ kind: 'ok' }, { kind: 'duplicate', outcome: { kind: 'ok' } }]);
+    expect(kv.get('x')).toBe('a');
   });
 });
 
