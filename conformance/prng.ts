@@ -18,8 +18,29 @@ export interface Prng {
 
 const RESOLUTION = 1_000_000;
 
+/** Draws discarded from a fresh generator: enough for xoroshiro128+'s state to diffuse. */
+const WARMUP_DRAWS = 8;
+
+/** murmur3's fmix32: a bijection on 32-bit integers with full avalanche. */
+export function fmix32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * A generator for `seed`. pure-rand's xoroshiro128+ takes a 32-bit seed into its state nearly as
+ * is, so seeds 1, 2, 3 … — what people type — would start almost in lockstep (the first
+ * `int(0, 2^31-1)` of seed s is 2^31-1-s). The seed is scrambled first and the first draws are
+ * discarded, so nearby seeds give unrelated runs.
+ */
 export function createPrng(seed: number): Prng {
-  const rng = xoroshiro128plus(seed);
+  const rng = xoroshiro128plus(fmix32(seed) & 0x7fffffff);
+  for (let i = 0; i < WARMUP_DRAWS; i++) rng.next();
   const int = (from: number, to: number): number => uniformInt(rng, from, to);
   return {
     int,

@@ -15,6 +15,7 @@ import { registerChart } from './commands/chart.ts';
 import { registerExplore } from './commands/explore.ts';
 import { registerRules } from './commands/rules.ts';
 import { registerSchema } from './commands/schema.ts';
+import { registerSimulate } from './commands/simulate.ts';
 import { registerValidate } from './commands/validate.ts';
 import { errorMessage, EXIT, nodeIo, UsageError, type CliIo } from './io.ts';
 
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerValidate(program, io, setExit);
   registerChart(program, io, setExit);
   registerExplore(program, io, setExit);
+  registerSimulate(program, io, setExit);
   return program;
 }
 

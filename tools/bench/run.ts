@@ -23,6 +23,7 @@ import { messageEvent, type ServerEvent } from '../../spec/statechart/server-con
 import { serverMachine } from '../../spec/statechart/server-machine.ts';
 import { readTraceBatches } from '../../traces/reader.ts';
 import { formatRate, measure, type Measurement, type Workload } from './harness.ts';
+import { simBenchRows } from './sim-bench.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
@@ -141,6 +142,7 @@ async function main(): Promise<void> {
         { name: 'spec explore: cluster + trace + Figure 3 checks', unit: 'step', run: () => explore({ seed: 1, steps: 2000, sink: () => {} }).stats.steps },
         specSteps,
       ),
+      ...(await simBenchRows({ runs })),
     ];
     if (asJson) {
       process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows }, null, 2)}\n`);
