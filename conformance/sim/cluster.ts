@@ -21,7 +21,9 @@ import type { RuleId } from '../../spec/rules.ts';
 import type { NodeId, Role } from '../../spec/schemas/primitives.ts';
 import type { TraceEvent } from '../../spec/schemas/trace-events.ts';
 import { RaftNode, type RaftNodeOptions } from '../../impl/core/raft-node.ts';
+import { memoizeDigest, type TraceDigest } from '../../impl/core/trace.ts';
 import { DEFAULT_CONFIG, type Config, type Entry, type Snapshot, type TraceSink } from '../../impl/core/types.ts';
+import { fnv1a64 } from '../../impl/kv/digest.ts';
 import { KvStore } from '../../impl/kv/store.ts';
 import type { Prng } from '../prng.ts';
 import { assert } from './assert.ts';
@@ -62,6 +64,11 @@ export interface ClusterOptions {
   readonly trace?: TraceTarget | undefined;
   /** Extra header fields (`meta`), e.g. the command line that replays the run. */
   readonly traceMeta?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * How trace events name a command (`digest`): FNV-1a 64 of it by default, which keeps traces a
+   * fraction of the size; pass `IDENTITY_DIGEST` to see the commands themselves in the trace.
+   */
+  readonly traceDigest?: TraceDigest | undefined;
   /** Builds each node (the reference core by default); tests hand in a deliberately broken twin. */
   readonly nodeFactory?: ((config: Config, options: RaftNodeOptions) => RaftNode) | undefined;
 }
@@ -165,6 +172,7 @@ export class SimCluster {
   private readonly appliedDataRing: string[] = new Array<string>(APPLIED_WINDOW).fill('');
   private readonly digestAt = new Map<number, string>();
   private readonly nodeFactory: (config: Config, options: RaftNodeOptions) => RaftNode;
+  private readonly traceDigest: TraceDigest;
 
   constructor(options: ClusterOptions) {
     assert(Number.isInteger(options.nodes) && options.nodes >= 1 && options.nodes <= 9, 'nodes must be an integer from 1 to 9');
@@ -176,6 +184,7 @@ export class SimCluster {
     this.faults = options.faults ?? NO_FAULTS;
     this.faultRng = streamPrng(seed, STREAM.faults);
     this.diskRng = streamPrng(seed, STREAM.disk);
+    this.traceDigest = memoizeDigest(options.traceDigest ?? fnv1a64);
     this.snapshotThresholdEntries = options.snapshotThresholdEntries ?? 10_000;
     this.digestEveryEntries = options.digestEveryEntries ?? 1024;
     assert(this.snapshotThresholdEntries >= 1, 'snapshotThresholdEntries must be ≥ 1');
@@ -189,7 +198,7 @@ export class SimCluster {
         duplicateProbability: this.faults.duplicateProbability,
         reorderProbability: this.faults.reorderProbability,
       },
-      { rng: streamPrng(seed, STREAM.network), sink: this.sink },
+      { rng: streamPrng(seed, STREAM.network), sink: this.sink, traceDigest: this.traceDigest },
     );
     if (this.sink !== undefined) {
       this.sink({
@@ -379,7 +388,7 @@ export class SimCluster {
     host.checkedLeaderTerm = -1;
     host.restartAtTick = -1;
     if (snapshot !== null) this.checkDigest(host, snapshot.lastIncludedIndex);
-    host.node = this.nodeFactory(host.config, { rng: host.rng, sink: this.sink, durable });
+    host.node = this.nodeFactory(host.config, { rng: host.rng, sink: this.sink, durable, traceDigest: this.traceDigest });
   }
 
   /** The Ready loop, per the contract in impl/core/types.ts. */

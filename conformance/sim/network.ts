@@ -23,6 +23,7 @@ import type { NodeId } from '../../spec/schemas/primitives.ts';
 import type { Envelope, TraceSink } from '../../impl/core/types.ts';
 import type { Prng } from '../prng.ts';
 import { assert } from './assert.ts';
+import { IDENTITY_DIGEST, traceMessage, type TraceDigest } from '../../impl/core/trace.ts';
 
 /** Why a message did not arrive; recorded in `drop` events as the extra field `reason`. */
 export type DropReason = 'loss' | 'partition' | 'overflow' | 'down';
@@ -109,6 +110,7 @@ export class SimNetwork {
   private duplicateProbability: number;
   private reorderProbability: number;
   private readonly sink: TraceSink | undefined;
+  private readonly traceDigest: TraceDigest;
   private readonly nodeCount: number;
   private readonly indexOf = new Map<NodeId, number>();
 
@@ -129,7 +131,7 @@ export class SimNetwork {
   /** Overflow drops waiting for `flushDrops` (only kept when tracing). */
   private readonly deferredDrops: Envelope[] = [];
 
-  constructor(options: NetworkOptions, deps: { readonly rng: Prng; readonly sink?: TraceSink | undefined }) {
+  constructor(options: NetworkOptions, deps: { readonly rng: Prng; readonly sink?: TraceSink | undefined; readonly traceDigest?: TraceDigest | undefined }) {
     const problems = validateNetworkOptions(options);
     assert(problems.length === 0, () => `invalid network options: ${problems.join('; ')}`);
     this.options = options;
@@ -138,6 +140,7 @@ export class SimNetwork {
     this.duplicateProbability = options.duplicateProbability;
     this.reorderProbability = options.reorderProbability;
     this.sink = deps.sink;
+    this.traceDigest = deps.traceDigest ?? IDENTITY_DIGEST;
     this.nodeCount = options.nodes.length;
     options.nodes.forEach((id, i) => this.indexOf.set(id, i));
     const slots = wheelSlotsFor(options.delayTicksMax + options.reorderDelayTicksMax);
@@ -306,7 +309,7 @@ export class SimNetwork {
   }
 
   private emitDrop(envelope: Envelope, reason: DropReason): void {
-    (this.sink as TraceSink)({ ev: 'drop', from: envelope.from, to: envelope.to, msg: envelope.msg, reason });
+    (this.sink as TraceSink)({ ev: 'drop', from: envelope.from, to: envelope.to, msg: traceMessage(envelope.msg, this.traceDigest), reason });
   }
 
   /** Inserts a message sent at `nowTick`, due at `tick`; false (and a drop) when the bound is reached. */

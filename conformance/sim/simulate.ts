@@ -26,7 +26,7 @@ export interface SimulateOptions {
   readonly trace?: TraceTarget | undefined;
   readonly traceMeta?: Readonly<Record<string, unknown>> | undefined;
   /** Anything else the cluster takes (Raft timings, network shape, client knobs). */
-  readonly cluster?: Partial<Pick<ClusterOptions, 'raft' | 'network' | 'clients' | 'digestEveryEntries' | 'nodeFactory'>> | undefined;
+  readonly cluster?: Partial<Pick<ClusterOptions, 'raft' | 'network' | 'clients' | 'digestEveryEntries' | 'nodeFactory' | 'traceDigest'>> | undefined;
 }
 
 /** What happened, in numbers; JSON-friendly. */

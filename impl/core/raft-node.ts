@@ -22,6 +22,7 @@ import { assert } from './assert.ts';
 import { validateConfig } from './config.ts';
 import { Progress } from './progress.ts';
 import { RaftLog } from './raft-log.ts';
+import { IDENTITY_DIGEST, traceMessage, type TraceDigest } from './trace.ts';
 import type {
   Config,
   DurableState,
@@ -80,6 +81,12 @@ export interface RaftNodeOptions {
   readonly rng: RandomSource;
   readonly sink?: TraceSink | undefined;
   readonly durable?: DurableState | undefined;
+  /**
+   * How trace events name a command (`digest`): the command itself by default. A host may pass a
+   * hash (trace-format.md: "any string identifying the command") to keep traces small; it is
+   * applied alike to append, apply, send and recv events, so they still match one another.
+   */
+  readonly traceDigest?: TraceDigest | undefined;
 }
 
 type Step = (from: NodeId, msg: Message) => void;
@@ -91,6 +98,7 @@ export class RaftNode {
   private readonly config: Config;
   private readonly rng: RandomSource;
   private readonly sink: TraceSink | undefined;
+  private readonly traceDigest: TraceDigest;
 
   // Persistent state (Figure 2), durable once a Ready carrying it is advanced.
   private currentTerm: number;
@@ -137,6 +145,7 @@ export class RaftNode {
     this.config = config;
     this.rng = options.rng;
     this.sink = options.sink;
+    this.traceDigest = options.traceDigest ?? IDENTITY_DIGEST;
     const durable = options.durable;
     this.snapshot = durable?.snapshot ?? null;
     this.voters = this.snapshot?.voters ?? config.voters;
@@ -164,7 +173,7 @@ export class RaftNode {
       snapshotTerm: this.log.snapshotTerm,
       commitIndex: this.commitIndex,
       lastApplied: this.lastApplied,
-      entries: this.log.entries.map(traceEntry),
+      entries: this.log.entries.map((e) => this.traceEntry(e)),
       config: { voters: [...this.voters] },
     });
   }
@@ -194,7 +203,7 @@ export class RaftNode {
   step(envelope: Envelope): void {
     assert(envelope.to === this.id, () => `${this.id} was handed a message for ${envelope.to}`);
     const { from, msg } = envelope;
-    this.sink?.({ ev: 'recv', node: this.id, from, msg });
+    if (this.sink !== undefined) this.sink({ ev: 'recv', node: this.id, from, msg: this.traceMessage(msg) });
     if (msg.type === 'TimeoutNow') return; // leadership transfer is not part of this core
     if (msg.term > this.currentTerm) {
       // ALL-2: adopt the term and become follower before handling the rest of the message.
@@ -317,8 +326,8 @@ export class RaftNode {
       if (outstanding.persisted) {
         this.sink({ ev: 'persist', node: this.id, term: this.lastHardState.currentTerm, votedFor: this.lastHardState.votedFor, lastIndex: this.log.stableIndex });
       }
-      for (const m of ready.messages) this.sink({ ev: 'send', node: this.id, to: m.to, msg: m.msg });
-      for (const e of ready.committedEntries) this.sink({ ev: 'apply', node: this.id, index: e.index, term: e.term, ...(e.data === '' ? {} : { digest: e.data }) });
+      for (const m of ready.messages) this.sink({ ev: 'send', node: this.id, to: m.to, msg: this.traceMessage(m.msg) });
+      for (const e of ready.committedEntries) this.sink({ ev: 'apply', node: this.id, index: e.index, term: e.term, ...(e.data === '' ? {} : { digest: this.traceDigest(e.data) }) });
     }
     this.lastApplied = Math.max(this.lastApplied, outstanding.appliedTo);
     // P-1: the leader's own log now counts toward a majority up to what is durable.
@@ -572,7 +581,7 @@ export class RaftNode {
       this.log.append(entry); // AE-4
       (appended ??= []).push(entry);
     }
-    if (appended !== undefined && this.sink !== undefined) this.sink({ ev: 'append', node: this.id, entries: appended.map(traceEntry) });
+    if (appended !== undefined && this.sink !== undefined) this.sink({ ev: 'append', node: this.id, entries: appended.map((e) => this.traceEntry(e)) });
   }
 
   /** Figure 13: receive a snapshot chunk; install it when done (IS-6, IS-7, IS-8). */
@@ -640,7 +649,7 @@ export class RaftNode {
 
   private appendToOwnLog(entry: Entry): void {
     this.log.append(entry);
-    this.sink?.({ ev: 'append', node: this.id, entries: [traceEntry(entry)] });
+    if (this.sink !== undefined) this.sink({ ev: 'append', node: this.id, entries: [this.traceEntry(entry)] });
   }
 
   /** L-3: send what each follower lacks, as flow control allows. */
@@ -894,6 +903,16 @@ export class RaftNode {
   // ------------------------------------------------------------------------------------------
   // Plumbing
 
+  /** An entry as trace events show it. */
+  private traceEntry(e: Entry): { index: number; term: number; kind: Entry['kind']; digest?: string } {
+    return e.data === '' ? { index: e.index, term: e.term, kind: e.kind } : { index: e.index, term: e.term, kind: e.kind, digest: this.traceDigest(e.data) };
+  }
+
+  /** A message as trace events show it (see trace.ts). */
+  private traceMessage(msg: Message): Message {
+    return traceMessage(msg, this.traceDigest);
+  }
+
   private send(to: NodeId, msg: Message): void {
     this.messages.push({ from: this.id, to, msg });
   }
@@ -927,6 +946,3 @@ export function quorum(voters: readonly NodeId[]): number {
   return Math.floor(voters.length / 2) + 1;
 }
 
-function traceEntry(e: Entry): { index: number; term: number; kind: Entry['kind']; digest?: string } {
-  return e.data === '' ? { index: e.index, term: e.term, kind: e.kind } : { index: e.index, term: e.term, kind: e.kind, digest: e.data };
-}

@@ -13,6 +13,7 @@ import { parseFaultSpec } from '../../../conformance/sim/faults.ts';
 import { faultsForSeed, simulate } from '../../../conformance/sim/simulate.ts';
 import { memoryTraceWriter } from '../../../conformance/sim/trace-writer.ts';
 import { TraceEvent } from '../../../spec/schemas/trace-events.ts';
+import { IDENTITY_DIGEST } from '../../../impl/core/trace.ts';
 
 const ALL_FAULTS = (() => {
   const parsed = parseFaultSpec('all');
@@ -21,9 +22,11 @@ const ALL_FAULTS = (() => {
 })();
 
 /** A run's trace as NDJSON text. */
-function tracedRun(options: { seed: number; ticks: number; nodes?: number; faults?: typeof ALL_FAULTS; snapshotThresholdEntries?: number }) {
+function tracedRun(options: { seed: number; ticks: number; nodes?: number; faults?: typeof ALL_FAULTS; snapshotThresholdEntries?: number; fullDigests?: boolean }) {
   const { writer, text } = memoryTraceWriter();
-  const result = simulate({ nodes: 3, ...options, trace: writer, healTicksMax: 5000 });
+  const { fullDigests, ...rest } = options;
+  const cluster = fullDigests === true ? { traceDigest: IDENTITY_DIGEST } : {};
+  const result = simulate({ nodes: 3, ...rest, trace: writer, healTicksMax: 5000, cluster });
   writer.close();
   return { result, text: text() };
 }
@@ -199,7 +202,8 @@ describe('simulated cluster', () => {
   });
 
   it("a write's ok follows, in the trace, an apply of that client's command since its invoke", () => {
-    const { text } = tracedRun({ seed: 13, ticks: 3000, nodes: 3, faults: { loss: 0.05, crashes: 0.002 } });
+    // Commands in full (not hashed) in the trace, so the test can read each apply's client.
+    const { text } = tracedRun({ seed: 13, ticks: 3000, nodes: 3, faults: { loss: 0.05, crashes: 0.002 }, fullDigests: true });
     const events = text.trim().split('\n').map((l) => JSON.parse(l) as TraceEvent);
     const appliedSinceInvoke = new Map<string, boolean>();
     const writing = new Map<string, boolean>();

@@ -1,7 +1,7 @@
 /** Log entry encoding of KV commands: canonical JSON out, Zod-validated commands in, errors that name the field. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeCommand, encodeCommand, type KvCommand } from '../../../impl/kv/command.ts';
+import { decodeCommand, encodeCommand, fastCommandShape, KvCommand as KvCommandSchema, type KvCommand } from '../../../impl/kv/command.ts';
 import { KvDecodeError, KvEncodeError } from '../../../impl/kv/errors.ts';
 import { arbCommand } from './arbitraries.ts';
 
@@ -97,5 +97,39 @@ describe('decodeCommand (the log is a gateway: Zod, errors name the field)', () 
         }
       }),
     );
+  });
+});
+
+describe('fast validation path', () => {
+  it('never accepts what the Zod schema rejects, and agrees on what it accepts', () => {
+    const field = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.boolean(), fc.constant(-1), fc.constant(''));
+    const op = fc.oneof(
+      fc.record({ kind: fc.constantFrom('get', 'put', 'delete', 'cas', 'nope'), key: field, value: field, expected: field }, { requiredKeys: ['kind'] }),
+      fc.record({ kind: fc.constantFrom('get', 'delete'), key: fc.string() }),
+      fc.record({ kind: fc.constant('put'), key: fc.string(), value: fc.string() }),
+      fc.record({ kind: fc.constant('cas'), key: fc.string(), expected: fc.option(fc.string(), { nil: null }), value: fc.string() }),
+    );
+    const malformed = fc.record(
+      { clientId: fc.oneof(fc.string(), field), seq: fc.oneof(fc.nat(), field), op: fc.oneof(op, field), extra: field },
+      { requiredKeys: [] },
+    );
+    // Valid commands, as encoded, then parsed back — the common case the fast path exists for.
+    const valid = arbCommand.map((cmd) => JSON.parse(encodeCommand(cmd)) as unknown);
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(malformed, valid), (value) => {
+        const roundTripped: unknown = JSON.parse(JSON.stringify(value));
+        const fast = fastCommandShape(roundTripped);
+        const zod = KvCommandSchema.safeParse(roundTripped);
+        if (fast !== undefined) {
+          accepted++;
+          expect(zod.success, JSON.stringify(roundTripped)).toBe(true);
+          expect(zod.data).toEqual(fast);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    // The property must have exercised acceptance, not only rejection.
+    expect(accepted).toBeGreaterThan(1000);
   });
 });
