@@ -14,6 +14,7 @@
 import { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { TraceEvent } from '../spec/schemas/index.ts';
+import { fastTraceEvent } from './fast-validate.ts';
 
 /** One input problem on one line: where (a JSONPath like `$.msg.entries[2].term`) and what. */
 export interface LineError {
@@ -102,6 +103,13 @@ function readLine(raw: RawLine, state: { firstLine: number | undefined }, maxLin
       line,
       error: { path: '$.ev', message: `a header event is allowed only on the first non-blank line of the trace (line ${state.firstLine})` },
     });
+    return;
+  }
+  // The fast path vouches for the common, valid events; a line spelling "__proto__" (which Zod
+  // drops and a plain object would keep) and everything the fast path declines go through Zod.
+  const fast = text.includes('__proto__') ? undefined : fastTraceEvent(value);
+  if (fast !== undefined) {
+    out.push({ line, event: fast });
     return;
   }
   const parsed = TraceEvent.safeParse(value);
