@@ -23,6 +23,7 @@ import { messageEvent, type ServerEvent } from '../../spec/statechart/server-con
 import { serverMachine } from '../../spec/statechart/server-machine.ts';
 import { readTraceBatches } from '../../traces/reader.ts';
 import { formatRate, measure, type Measurement, type Workload } from './harness.ts';
+import { checkBenchRows } from './check-bench.ts';
 import { simBenchRows } from './sim-bench.ts';
 
 const args = process.argv.slice(2);
@@ -144,8 +145,10 @@ async function main(): Promise<void> {
       ),
       ...(await simBenchRows({ runs })),
     ];
+    // The checker runs in child processes (peak memory is its own): 3 runs of each, not `runs`.
+    const checkRows = await checkBenchRows({ runs: Math.min(runs, 3) });
     if (asJson) {
-      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows }, null, 2)}\n`);
       return;
     }
     const lines = [
@@ -157,6 +160,13 @@ async function main(): Promise<void> {
         `    baseline ${r.baseline.name}: ${formatRate(r.baseline.medianPerSecond)} ${r.baseline.unit}/s   ratio ${r.ratio.toFixed(3)}×`,
       ]),
     ];
+    for (const r of checkRows) {
+      lines.push(
+        `${r.measured.name}`,
+        `    ${formatRate(r.measured.medianPerSecond)} ${r.measured.unit}/s, peak memory ${(r.peakMemoryBytes / 2 ** 20).toFixed(0)} MiB  (min ${formatRate(r.measured.minPerSecond)}, max ${formatRate(r.measured.maxPerSecond)})`,
+        `    baseline ${r.baseline.name}: ${formatRate(r.baseline.medianPerSecond)} ${r.baseline.unit}/s   ratio ${r.ratio.toFixed(3)}× (checking costs ${(1 / r.ratio).toFixed(2)}× the floor)`,
+      );
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
