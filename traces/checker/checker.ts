@@ -185,6 +185,8 @@ export class TraceChecker {
         this.onRestore(m, e, located);
         break;
       case 'config':
+        m.voters = e.voters;
+        m.joint = e.joint !== undefined && e.joint.length > 0 ? e.joint : undefined;
         break;
     }
     this.onState(m, e, located);
@@ -226,6 +228,10 @@ export class TraceChecker {
     }
     m.commitIndex = e.commitIndex ?? e.snapshotIndex;
     m.lastApplied = e.lastApplied ?? e.snapshotIndex;
+    if (e.config !== undefined) {
+      m.voters = e.config.voters;
+      m.joint = e.config.joint !== undefined && e.config.joint.length > 0 ? e.config.joint : undefined;
+    }
     this.resetVolatile(m);
   }
 
@@ -299,9 +305,9 @@ export class TraceChecker {
   /** C-2 (a majority of distinct voters of this term), C-3, S-ES, S-LC. */
   private onBecomeLeader(m: NodeMirror, e: TraceEventOf<'role'>, at: LocatedEvent): void {
     const term = e.term;
-    const votes = [...m.votesGranted].filter((v) => this.isVoter(v));
-    this.check('C-2', N.roleRecv, m.currentTerm === term && this.isQuorum(votes), () =>
-      this.violation('C-2', at, m, `${m.id} became leader of term ${term} with votes from ${JSON.stringify(votes.sort())}, not a majority of ${JSON.stringify(this.voters())}`, { votes: `a majority of ${this.voters().length}` }, { votes }),
+    const votes = [...m.votesGranted].filter((v) => this.isVoter(v, m));
+    this.check('C-2', N.roleRecv, m.currentTerm === term && this.isQuorum(votes, m), () =>
+      this.violation('C-2', at, m, `${m.id} became leader of term ${term} with votes from ${JSON.stringify(votes.sort())}, not a majority of ${JSON.stringify(this.voters(m))}${m.joint === undefined ? '' : ` and of ${JSON.stringify(m.joint)}`}`, { votes: `a majority of ${this.voters(m).length}` }, { votes }),
     );
     this.check('C-3', N.roleRecv, m.heardLeaderInTerm !== term, () =>
       this.violation('C-3', at, m, `${m.id} became leader of term ${term} after hearing AppendEntries from a leader of that term`),
@@ -396,7 +402,11 @@ export class TraceChecker {
 
   /** RV-1, RV-2, ALL-2 and P-1 on a vote answer. */
   private answerVote(m: NodeMirror, candidate: string, term: number, granted: boolean, at: LocatedEvent): void {
-    const request = m.pendingFor(`RV>${candidate}`).shift();
+    // Requests may go unanswered (ignored, §4.2.3): the answer is to the latest one it can be for.
+    const queue = m.pendingFor(`RV>${candidate}`);
+    let at_ = -1;
+    for (let k = 0; k < queue.length; k++) if ((queue[k] as PendingRequest).term <= term) at_ = k;
+    const request = at_ < 0 ? undefined : queue.splice(0, at_ + 1)[at_];
     if (request !== undefined) {
       this.checkAnswerTerm(m, request, term, at);
       this.check('RV-1', N.recvSend, !(request.stale && granted), () =>
@@ -407,6 +417,12 @@ export class TraceChecker {
           this.violation('RV-2', at, m, `${m.id} granted its vote in term ${request.term} to ${candidate}, which Figure 2 forbids: ${describeVoteRefusal(request)}`, { voteGranted: false }, { voteGranted: true }, [candidate]),
         );
       }
+    }
+    if (term > m.currentTerm) {
+      m.currentTerm = term;
+      m.votedFor = null;
+      m.role = 'follower';
+      m.termRaisedByMessage = true;
     }
     if (!granted) return;
     if (m.votedForKnown && m.votedFor !== null && m.votedFor !== candidate && term === m.currentTerm) {
@@ -464,11 +480,17 @@ export class TraceChecker {
 
   private onRecv(m: NodeMirror, e: TraceEventOf<'recv'>, at: LocatedEvent): void {
     const msg = e.msg;
-    this.received(e.from, m.id, msg, at);
+    // `unsent: true` marks a message a test harness injected (etcd's datadriven send-snapshot):
+    // there is no send to match, and that is not a broken trace.
+    if ((e as { unsent?: unknown }).unsent !== true) this.received(e.from, m.id, msg, at);
     m.lastReceived = at;
     if (msg.type === 'TimeoutNow') return;
     const preVote = 'preVote' in msg && msg.preVote === true;
-    if (!preVote && msg.term > m.currentTerm) {
+    // A RequestVote from a later term may be ignored outright — term not adopted, no answer — by a
+    // server that heard from a live leader (thesis §4.2.3, etcd's check-quorum lease). So the
+    // mirror adopts its term only on evidence: the node's answer, or its later events.
+    const mayBeIgnored = msg.type === 'RequestVote';
+    if (!preVote && !mayBeIgnored && msg.term > m.currentTerm) {
       // ALL-2: the node must adopt the term and become follower before anything else.
       m.currentTerm = msg.term;
       m.votedFor = null;
@@ -482,11 +504,15 @@ export class TraceChecker {
     switch (msg.type) {
       case 'RequestVote': {
         if (preVote) return;
+        // Should the node handle it, a later term resets its vote first (ALL-2).
+        const later = msg.term > m.currentTerm;
+        const votedFor = later ? null : m.votedFor;
         const ours = { lastLogIndex: lastLogIndex(m), lastLogTerm: lastLogTerm(m) };
         const logKnown = ours.lastLogTerm >= 0;
-        const free = m.votedFor === null || m.votedFor === msg.candidateId;
-        const mayGrant = m.votedForKnown && logKnown ? free && isAtLeastAsUpToDate(msg, ours) && !(m.role !== 'follower' && msg.candidateId !== m.id) : undefined;
-        m.pendingFor(`RV>${e.from}`).push({ at, term: m.currentTerm, stale, mayGrant, ours, votedFor: m.votedFor } as PendingRequest);
+        const free = votedFor === null || votedFor === msg.candidateId;
+        const leaderOrCandidate = !later && m.role !== 'follower' && m.role !== 'precandidate';
+        const mayGrant = m.votedForKnown && logKnown ? free && isAtLeastAsUpToDate(msg, ours) && !(leaderOrCandidate && msg.candidateId !== m.id) : undefined;
+        m.pendingFor(`RV>${e.from}`).push({ at, term: Math.max(m.currentTerm, msg.term), stale, mayGrant, ours, votedFor } as PendingRequest);
         return;
       }
       case 'AppendEntries': {
@@ -609,8 +635,8 @@ export class TraceChecker {
     const selfHas = lastLogIndex(m) >= n && (m.persisted === undefined || m.persisted.lastIndex >= n || !this.present.has('persist'));
     const holders = [...m.acknowledged].filter(([peer, match]) => match >= n && peer !== m.id).map(([peer]) => peer);
     if (selfHas) holders.push(m.id);
-    this.check('L-4', N.recvCommit, this.isQuorum(holders), () =>
-      this.violation('L-4', at, m, `${m.id} advanced commitIndex to ${n} with only ${JSON.stringify(holders.sort())} known to hold it (acknowledged matchIndex), not a majority of ${JSON.stringify(this.voters())}`, { holders: `a majority of ${this.voters().length}` }, { holders }),
+    this.check('L-4', N.recvCommit, this.isQuorum(holders, m), () =>
+      this.violation('L-4', at, m, `${m.id} advanced commitIndex to ${n} with only ${JSON.stringify(holders.sort())} known to hold it (acknowledged matchIndex), not a majority of ${JSON.stringify(this.voters(m))}${m.joint === undefined ? '' : ` and of ${JSON.stringify(m.joint)}`}`, { holders: `a majority of ${this.voters(m).length}` }, { holders }),
     );
   }
 
@@ -762,18 +788,24 @@ export class TraceChecker {
   // ------------------------------------------------------------------------------------------
   // Quorums
 
-  private voters(): readonly string[] {
+  /** The voting configuration that applies at `m`: its own latest one (MC-3), else the header's, else every node seen. */
+  private voters(m?: NodeMirror): readonly string[] {
+    if (m?.voters !== undefined && m.voters.length > 0) return m.voters;
     return this.cluster ?? [...this.nodes.keys()];
   }
 
-  private isVoter(node: string): boolean {
-    return this.cluster === undefined || this.cluster.includes(node);
+  private isVoter(node: string, m?: NodeMirror): boolean {
+    const voters = this.voters(m);
+    return voters.includes(node) || (m?.joint?.includes(node) ?? false);
   }
 
-  private isQuorum(members: readonly string[]): boolean {
-    const voters = this.voters();
-    const distinct = new Set(members.filter((m) => voters.includes(m)));
-    return distinct.size >= Math.floor(voters.length / 2) + 1;
+  /** A majority of the configuration — of both configurations while a joint one is in effect. */
+  private isQuorum(members: readonly string[], m?: NodeMirror): boolean {
+    const majorityOf = (voters: readonly string[]): boolean => {
+      const distinct = new Set(members.filter((x) => voters.includes(x)));
+      return distinct.size >= Math.floor(voters.length / 2) + 1;
+    };
+    return majorityOf(this.voters(m)) && (m?.joint === undefined || majorityOf(m.joint));
   }
 
   // ------------------------------------------------------------------------------------------

@@ -60,6 +60,10 @@ export class NodeMirror {
   heardLeaderInTerm = -1;
   /** Requests awaiting this node's answer, per peer and answer type, oldest first. */
   readonly pending = new Map<string, PendingRequest[]>();
+  /** The node's active configuration (config and init events; MC-3), when the trace shows it. */
+  voters: readonly string[] | undefined;
+  /** The old configuration while a joint C(old,new) is in effect. */
+  joint: readonly string[] | undefined;
   /** The last few events of this node (violation context). */
   readonly recent: LocatedEvent[] = [];
 
