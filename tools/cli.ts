@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerChart } from './commands/chart.ts';
+import { registerCheck } from './commands/check.ts';
 import { registerExplore } from './commands/explore.ts';
 import { registerRules } from './commands/rules.ts';
 import { registerSchema } from './commands/schema.ts';
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerChart(program, io, setExit);
   registerExplore(program, io, setExit);
   registerSimulate(program, io, setExit);
+  registerCheck(program, io, setExit);
   return program;
 }
 

@@ -61,7 +61,8 @@ export async function checkTrace(inputs: readonly CheckInput[], options: CheckOp
           continue;
         }
         if (errors.length > 0) continue; // an unusable trace is not checked further, only read for its errors
-        checker.feed({ file: input.file, line: item.line, event: item.event });
+        // A merged trace interleaves files: a line may name its own.
+        checker.feed({ file: (item as { file?: string }).file ?? input.file, line: item.line, event: item.event });
       }
     }
   }

@@ -53,18 +53,18 @@ const N = {
   initPersist: need('init', 'persist', 'crash'),
   state: need('state'),
   recvTruncate: need('recv', 'truncate'),
+  recvRestore: need('recv', 'restore'),
+  stateRecv: need('state', 'recv'),
+  writes: need('append', 'apply', 'invoke', 'ok'),
+  reads: need('role', 'commit', 'append', 'invoke', 'ok'),
 } as const;
 
 /** Rules this checker cannot check from any trace, and why (reported in the coverage table). */
 const UNCHECKED: Partial<Record<RuleId, string>> = {
   'F-1': 'a follower responding at all is liveness: a trace cannot prove a reply will never come',
   'L-1': 'heartbeats "during idle periods" are timing: the trace has no notion of idle',
-  'L-2': "needs to know which client operation an entry carries; v1 client events do not name the entry",
   'CL-ONCE': 'needs (clientId, sequence) of each applied command; v1 apply events carry only a digest',
-  'CL-NOOP': 'needs to know which node answered a read; v1 completion events do not name it',
   'MC-3': "needs the configuration inside each config entry; v1 append events carry only a digest",
-  'IS-1': "covered by ALL-2 and the stale-term refusal of InstallSnapshot; nothing else to observe",
-  'C-4': 'a candidate re-timing out is covered by F-2 (a new election needs an elapsed timeout)',
   'L-3':
     "nextIndex and matchIndex are the leader's internal state; a trace shows sends, and batched output (a Ready) emits a message created before a reply after that reply, so nextIndex cannot be read off the sends without false alarms. Its observable consequence, what gets committed, is L-4's",
 };
@@ -107,6 +107,14 @@ export class TraceChecker {
   private readonly delivered = new Set<string>();
   private readonly sendersSeen = new Set<string>();
   private readonly clientEvents: LocatedEvent[] = [];
+  /** L-2: per (index:term), the position at which the entry was first appended anywhere. */
+  private readonly appendedAt = new Map<string, number>();
+  /** L-2: the latest first-append position among entries applied so far. */
+  private newestAppliedAppend = -1;
+  /** Open client operations: where they were invoked, and whether they read. */
+  private readonly openOps = new Map<string, { at: number; read: boolean }>();
+  /** CL-NOOP: per term, from where its leader had committed an entry of that term, to where it stepped down. */
+  private readonly readyLeaders: { term: number; node: string; from: number; to: number }[] = [];
   private readonly inputErrors: { file: string; line: number; path: string; message: string }[] = [];
   private readonly options: CheckerOptions;
 
@@ -134,6 +142,7 @@ export class TraceChecker {
       case 'fail':
       case 'info':
         this.clientEvents.push(located);
+        this.onClient(e, located);
         return;
       case 'drop':
         if (e.msg !== undefined) this.forget(e.from, e.to, e.msg);
@@ -152,7 +161,10 @@ export class TraceChecker {
         this.onCrash(m);
         break;
       case 'timeout':
-        if (e.kind === 'election') m.timedOutSinceRoleChange = true;
+        if (e.kind === 'election') {
+          m.timedOutSinceRoleChange = true;
+          if (m.role === 'candidate') m.timedOutAsCandidateInTerm = m.currentTerm;
+        }
         break;
       case 'role':
         this.onRole(m, e, located);
@@ -193,6 +205,34 @@ export class TraceChecker {
   }
 
   // ------------------------------------------------------------------------------------------
+  // Clients (§8)
+
+  private onClient(e: TraceEventOf<'invoke' | 'ok' | 'fail' | 'info'>, at: LocatedEvent): void {
+    const key = `${String(e.client)}|${String(e.opId)}`;
+    if (e.ev === 'invoke') {
+      this.openOps.set(key, { at: this.events, read: e.op.kind === 'get' });
+      return;
+    }
+    const op = this.openOps.get(key);
+    this.openOps.delete(key);
+    if (op === undefined || e.ev !== 'ok') return;
+    if (!op.read) {
+      // L-2: the leader answers a write only after applying it — so some entry appended after the
+      // invoke must have been applied somewhere by now.
+      this.check('L-2', N.writes, this.newestAppliedAppend > op.at, () =>
+        this.violation('L-2', at, undefined, `client ${String(e.client)}'s write (opId ${String(e.opId)}) completed ok though no entry appended since its invoke had been applied anywhere`),
+      );
+      return;
+    }
+    // CL-NOOP: a read is answered by a leader that has committed an entry of its own term; some
+    // node must have been such a leader at some point of the read's life.
+    const served = this.readyLeaders.some((l) => l.from <= this.events && l.to >= op.at);
+    this.check('CL-NOOP', N.reads, served, () =>
+      this.violation('CL-NOOP', at, undefined, `client ${String(e.client)}'s read (opId ${String(e.opId)}) completed while no leader had committed an entry of its own term`),
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------
   // Node lifecycle
 
   private mirror(node: string, at: LocatedEvent): NodeMirror | undefined {
@@ -211,6 +251,8 @@ export class TraceChecker {
   private onInit(m: NodeMirror, e: TraceEventOf<'init'>, at: LocatedEvent): void {
     const p = m.persisted;
     if (p !== undefined && !m.up) this.checkRecovery(m, e, p, at);
+    // init is the recovered durable state: it is what is persisted now.
+    m.persisted = { term: e.term, votedFor: e.votedFor, lastIndex: e.lastIndex, lastTerm: e.lastTerm };
     m.up = true;
     m.currentTerm = e.term;
     m.votedFor = e.votedFor;
@@ -236,8 +278,14 @@ export class TraceChecker {
   }
 
   private onCrash(m: NodeMirror): void {
+    if (m.role === 'leader') this.leaderStepsDown(m);
     m.up = false;
     this.resetVolatile(m);
+  }
+
+  /** CL-NOOP: a leader's readiness to serve reads ends when it steps down or crashes. */
+  private leaderStepsDown(m: NodeMirror): void {
+    for (const l of this.readyLeaders) if (l.node === m.id && l.to === Infinity) l.to = this.events;
   }
 
   private resetVolatile(m: NodeMirror): void {
@@ -280,6 +328,7 @@ export class TraceChecker {
     }
     m.currentTerm = Math.max(m.currentTerm, e.term);
     if (e.role !== m.role) m.timedOutSinceRoleChange = false;
+    if (m.role === 'leader' && (e.role !== 'leader' || e.term !== before)) this.leaderStepsDown(m);
     m.role = e.role;
     if (e.role !== 'leader') m.acknowledged.clear();
   }
@@ -300,6 +349,7 @@ export class TraceChecker {
     m.votesGranted.add(m.id);
     m.votedFor = m.id;
     m.votedForKnown = true;
+    m.timedOutAsCandidateInTerm = -1;
   }
 
   /** C-2 (a majority of distinct voters of this term), C-3, S-ES, S-LC. */
@@ -308,6 +358,9 @@ export class TraceChecker {
     const votes = [...m.votesGranted].filter((v) => this.isVoter(v, m));
     this.check('C-2', N.roleRecv, m.currentTerm === term && this.isQuorum(votes, m), () =>
       this.violation('C-2', at, m, `${m.id} became leader of term ${term} with votes from ${JSON.stringify(votes.sort())}, not a majority of ${JSON.stringify(this.voters(m))}${m.joint === undefined ? '' : ` and of ${JSON.stringify(m.joint)}`}`, { votes: `a majority of ${this.voters(m).length}` }, { votes }),
+    );
+    this.check('C-4', N.roleTimeout, m.timedOutAsCandidateInTerm !== term, () =>
+      this.violation('C-4', at, m, `${m.id} became leader of term ${term} after its election timeout had elapsed in that term: it should have started a new election`),
     );
     this.check('C-3', N.roleRecv, m.heardLeaderInTerm !== term, () =>
       this.violation('C-3', at, m, `${m.id} became leader of term ${term} after hearing AppendEntries from a leader of that term`),
@@ -458,11 +511,27 @@ export class TraceChecker {
         });
       }
     }
-    if (!success || matchIndex === undefined) return;
+    if (success && request !== undefined && !request.stale && term === m.currentTerm) this.checkEntriesHeld(m, request, at);
+    if (!success || matchIndex === undefined || matchIndex === 0) return; // matchIndex 0 vouches for no entry
     const p = m.persisted;
     // Durable: the entries, or a later term (a later leader may have replaced them; this answer is then moot).
     this.check('P-1', N.persistSend, p !== undefined && (p.term > term || (p.term === term && p.lastIndex >= matchIndex)), () =>
       this.violation('P-1', at, m, `${m.id} acknowledged entries up to ${matchIndex} to ${leader} before persisting them`, { persistedLastIndex: `≥ ${matchIndex}` }, { persistedLastIndex: p?.lastIndex ?? 'nothing' }, [leader]),
+    );
+  }
+
+  /** AE-4: a successful AppendEntries leaves every one of its entries in the log. */
+  private checkEntriesHeld(m: NodeMirror, request: PendingRequest, at: LocatedEvent): void {
+    const r = request.at.event as TraceEventOf<'recv'>;
+    if (r.msg.type !== 'AppendEntries' || (r as { stale?: unknown }).stale === true) return;
+    const ae = r.msg;
+    let missing: number | undefined;
+    ae.entries.forEach((entry, k) => {
+      const index = ae.prevLogIndex + 1 + k;
+      if (missing === undefined && index > m.snapshot.lastIncludedIndex && termAt(m, index) !== entry.term) missing = index;
+    });
+    this.check('AE-4', N.recvSendAppend, missing === undefined, () =>
+      this.violation('AE-4', at, m, `${m.id} acknowledged AppendEntries (line ${request.at.line}) without holding its entry ${missing} of term ${ae.entries[(missing ?? 0) - ae.prevLogIndex - 1]?.term}`, { [`log[${missing}].term`]: ae.entries[(missing ?? 0) - ae.prevLogIndex - 1]?.term }, { [`log[${missing}].term`]: missing === undefined ? undefined : (termAt(m, missing) ?? 'absent') }),
     );
   }
 
@@ -561,6 +630,7 @@ export class TraceChecker {
   /** S-LM, inductively: one (index, term) names one entry, and one entry before it. */
   private checkLogMatching(m: NodeMirror, entry: LogEntry, at: LocatedEvent): void {
     const key = `${entry.index}:${entry.term}`;
+    if (!this.appendedAt.has(key)) this.appendedAt.set(key, this.events);
     const prevTerm = entry.index === 1 ? 0 : termAt(m, entry.index - 1);
     const fact = this.entryFacts.get(key);
     if (fact === undefined) {
@@ -604,6 +674,7 @@ export class TraceChecker {
         this.violation('AE-3', at, m, `${m.id} deleted entries from ${e.from} on AppendEntries (line ${m.lastReceived?.line}) that does not conflict there (ours: term ${ours}, theirs: ${incoming === undefined ? 'no entry' : `term ${incoming.term}`})`, { truncate: 'only at a conflict' }, { truncateFrom: e.from }),
       );
     } else if (cause?.ev === 'recv' && cause.msg.type === 'InstallSnapshot') {
+      this.checkStaleSnapshot(m, at, `deleted entries from ${e.from}`);
       const s = cause.msg;
       const holds = termAt(m, s.lastIncludedIndex) === s.lastIncludedTerm && s.lastIncludedIndex <= lastLogIndex(m);
       this.check('IS-6', N.recvTruncate, !(holds && e.from > s.lastIncludedIndex), () =>
@@ -660,6 +731,9 @@ export class TraceChecker {
 
   private recordCommitted(m: NodeMirror, n: number): void {
     const term = termAt(m, n);
+    if (m.role === 'leader' && term === m.currentTerm && !this.readyLeaders.some((l) => l.term === term && l.node === m.id)) {
+      this.readyLeaders.push({ term, node: m.id, from: this.events, to: Infinity });
+    }
     if (term === undefined || term < 0) return;
     if (this.committed === undefined || n > this.committed.index) this.committed = { index: n, term, inTerm: m.currentTerm, node: m.id };
   }
@@ -671,6 +745,8 @@ export class TraceChecker {
     this.check('ALL-1', N.applyCommit, e.index <= m.commitIndex, () =>
       this.violation('ALL-1', at, m, `${m.id} applied entry ${e.index} beyond its commitIndex ${m.commitIndex}`, { index: `≤ ${m.commitIndex}` }, { index: e.index }),
     );
+    const appended = this.appendedAt.get(`${e.index}:${e.term}`);
+    if (appended !== undefined && appended > this.newestAppliedAppend) this.newestAppliedAppend = appended;
     const first = this.appliedAt.get(e.index);
     if (first === undefined) {
       this.appliedAt.set(e.index, { term: e.term, digest: e.digest, node: m.id });
@@ -699,6 +775,7 @@ export class TraceChecker {
 
   /** IS-8: the state machine never regresses; IS-6/IS-7 decide what of the log survives. */
   private onRestore(m: NodeMirror, e: TraceEventOf<'restore'>, at: LocatedEvent): void {
+    this.checkStaleSnapshot(m, at, 'restored a snapshot');
     this.check('IS-8', N.applyRestore, e.lastIncludedIndex >= m.lastApplied, () =>
       this.violation('IS-8', at, m, `${m.id} restored a snapshot through ${e.lastIncludedIndex} after applying up to ${m.lastApplied}: the state machine went back`, { lastIncludedIndex: `≥ ${m.lastApplied}` }, { lastIncludedIndex: e.lastIncludedIndex }),
     );
@@ -716,6 +793,16 @@ export class TraceChecker {
     m.lastApplied = Math.max(m.lastApplied, e.lastIncludedIndex);
   }
 
+  /** IS-1: an InstallSnapshot from an earlier term is answered and changes nothing. */
+  private checkStaleSnapshot(m: NodeMirror, at: LocatedEvent, what: string): void {
+    const cause = m.lastReceived?.event;
+    if (cause?.ev !== 'recv' || cause.msg.type !== 'InstallSnapshot') return;
+    const snapshotTerm = cause.msg.term;
+    this.check('IS-1', N.recvRestore, snapshotTerm >= m.currentTerm, () =>
+      this.violation('IS-1', at, m, `${m.id} ${what} on an InstallSnapshot of term ${snapshotTerm} (line ${m.lastReceived?.line}), earlier than its term ${m.currentTerm}: it must reply at once and change nothing`),
+    );
+  }
+
   /** The optional after-event state: monotonic fields are checked, the rest updates the mirror. */
   private onState(m: NodeMirror, e: TraceEvent, at: LocatedEvent): void {
     const s = (e as { state?: NodeState }).state;
@@ -726,6 +813,12 @@ export class TraceChecker {
     this.check('M-COMMIT', N.state, s.commitIndex >= m.commitIndex || e.ev === 'init', () =>
       this.violation('M-COMMIT', at, m, `${m.id} reports commitIndex ${s.commitIndex} after ${m.commitIndex}`, { commitIndex: `≥ ${m.commitIndex}` }, { commitIndex: s.commitIndex }),
     );
+    if (e.ev === 'recv' && (e.msg.type === 'AppendEntries' || e.msg.type === 'InstallSnapshot') && e.msg.term >= s.term) {
+      // C-3 (and ALL-2): after AppendEntries from a leader of its term or later, a node is a follower.
+      this.check('C-3', N.stateRecv, s.role === 'follower', () =>
+        this.violation('C-3', at, m, `${m.id} is still ${s.role} after ${e.msg.type} from ${e.from}, leader of term ${e.msg.term}`, { role: 'follower' }, { role: s.role }),
+      );
+    }
     m.currentTerm = Math.max(m.currentTerm, s.term);
     m.commitIndex = Math.max(m.commitIndex, s.commitIndex);
   }

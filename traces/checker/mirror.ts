@@ -56,6 +56,8 @@ export class NodeMirror {
   readonly votesGranted = new Set<string>();
   /** Leader: highest acknowledged matchIndex per follower in currentTerm (L-3, L-4). */
   readonly acknowledged = new Map<string, number>();
+  /** The term in which this node's election timeout fired while it was a candidate (C-4). */
+  timedOutAsCandidateInTerm = -1;
   /** Candidate of term T that heard a leader of T (C-3). */
   heardLeaderInTerm = -1;
   /** Requests awaiting this node's answer, per peer and answer type, oldest first. */
