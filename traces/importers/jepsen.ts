@@ -500,7 +500,9 @@ function pairOperations(records: readonly JepsenRecord[], report: (line: number,
     }
     open.delete(r.process);
     if (current.record.f !== r.f || current.record.key !== r.key) {
-      report(r.line, `:${r.type} :${r.f}${r.key === undefined ? '' : ` key ${JSON.stringify(r.key)}`} for process ${r.process} does not match its open :${current.record.f}${current.record.key === undefined ? '' : ` key ${JSON.stringify(current.record.key)}`} (line ${current.record.line}); the operation is taken as outcome unknown`);
+      const what = (x: JepsenRecord): string => `:${x.f}${x.key === undefined ? '' : ` key ${JSON.stringify(x.key)}`}`;
+      const opened = current.record;
+      report(r.line, `:${r.type} ${what(r)} for process ${r.process} does not match its open ${what(opened)} (line ${opened.line}); the operation is taken as outcome unknown`);
       out.push(operation(current, undefined, undefined));
       return;
     }
@@ -552,7 +554,11 @@ function scalar(value: Edn): RegisterValue | undefined {
  * Values are integers, strings or nil. A completion's value echoes the invocation for writes and
  * cas and is not checked.
  */
-function registerHistory(ops: readonly JepsenOperation[], failedCas: 'drop' | 'observe', report: (line: number, message: string) => void): HistoryOp<RegisterInput, RegisterOutput>[] {
+function registerHistory(
+  ops: readonly JepsenOperation[],
+  failedCas: 'drop' | 'observe',
+  report: (line: number, message: string) => void,
+): HistoryOp<RegisterInput, RegisterOutput>[] {
   const out: HistoryOp<RegisterInput, RegisterOutput>[] = [];
   for (const o of ops) {
     const input = registerInput(o, report);

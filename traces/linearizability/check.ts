@@ -27,10 +27,11 @@ const SHRINK_CANDIDATE_MIN_STEPS = 2_000_000;
  *
  * Linearizability is local (Herlihy & Wing 1990), so the history is split by `model.partition`
  * and each key is searched on its own. Keys are searched in turns, a slice of steps each, like
- * Porcupine's parallel partitions: a non-linearizable key usually fails fast, while proving a
- * violation on another key may need an exhaustive search. The first key found not linearizable is
- * shrunk to a small set of operations that cannot be ordered and reported; when the step budget
- * or deadline runs out first, the verdict is `unknown`, never a guess.
+ * Porcupine's parallel partitions: refuting a key can need an exhaustive search, and one key's
+ * cost says nothing about another's (in c50-bad one key is refuted in 5.5k steps while two
+ * others need more than 20M — in key order the budget ran out first). The first key found not
+ * linearizable is shrunk to a small set of operations that cannot be ordered and reported; when
+ * the step budget or deadline runs out first, the verdict is `unknown`, never a guess.
  *
  * Throws RangeError only for a malformed operation (an `ok` one without a return time, or
  * returning before its call): a caller bug, not an input problem — `historyFromEvents` and the
@@ -70,10 +71,9 @@ export function checkLinearizability<S, I, O>(history: readonly HistoryOp<I, O>[
       verdicts.set(key, outcome);
       if (outcome === 'not-linearizable') {
         const detectSteps = searches.get(key)!.steps;
-        const shrunk =
-          options.shrink === false
-            ? { operations: ops, minimal: false }
-            : shrinkViolation(ops, model, { steps: options.shrinkMaxSteps ?? DEFAULT_SHRINK_MAX_STEPS, deadline, now }, { candidateMaxSteps: Math.max(SHRINK_CANDIDATE_MIN_STEPS, 10 * detectSteps) });
+        const shrinkBudget: SearchBudget = { steps: options.shrinkMaxSteps ?? DEFAULT_SHRINK_MAX_STEPS, deadline, now };
+        const candidateMaxSteps = Math.max(SHRINK_CANDIDATE_MIN_STEPS, 10 * detectSteps);
+        const shrunk = options.shrink === false ? { operations: ops, minimal: false } : shrinkViolation(ops, model, shrinkBudget, { candidateMaxSteps });
         return {
           verdict: 'not-linearizable',
           violation: { key, operations: shrunk.operations, minimal: shrunk.minimal, keyOperations: ops.length },

@@ -4,8 +4,8 @@
  */
 export type { HistoryOp, KeyStats, LinOptions, LinResult, LinViolation, Model, OpStatus, StepResult, UnknownReason } from './types.ts';
 export { checkLinearizability, partitionByKey, DEFAULT_MAX_STEPS, DEFAULT_SHRINK_MAX_STEPS } from './check.ts';
-export { searchLinearization, type SearchBudget, type SearchOutcome } from './search.ts';
-export { shrinkViolation, type Shrunk } from './shrink.ts';
+export { KeySearch, searchLinearization, type SearchBudget, type SearchOutcome } from './search.ts';
+export { shrinkViolation, type ShrinkOptions, type Shrunk } from './shrink.ts';
 export { historyFromEvents, type EventHistory, type HistoryError } from './history.ts';
 export { checkClientHistory, toLinearizabilityResult, describeViolation, type ClientHistoryCheck, type LocatedHistoryError } from './cl-lin.ts';
 export { kvModel, type KvInput, type KvOutput, type KvState } from './models/kv.ts';
