@@ -10,12 +10,13 @@ import type { CheckReport } from '../../traces/checker/types.ts';
 import { buildProgram, runCli } from '../../tools/cli.ts';
 import { registerCheck } from '../../tools/commands/check.ts';
 import { memoryIo, UsageError, type MemoryIo } from '../../tools/io.ts';
+import { CORPUS, CORPUS_MISSING, corpusPresent } from '../support/corpus.ts';
 
 const SAMPLES = 'traces/samples';
 const VALID = `${SAMPLES}/valid/sim-network-faults.ndjson`;
 const AE3 = `${SAMPLES}/violations/AE-3-truncate-without-conflict.ndjson`;
-const JEPSEN = '../shared/data/jepsen-histories';
-const ETCD = '../shared/data/etcd-raft-traces';
+const JEPSEN = `${CORPUS}/jepsen-histories`;
+const ETCD = `${CORPUS}/etcd-raft-traces`;
 
 /** Whether tools/cli.ts registers `check` yet; until it does, the same program is built here with it. */
 const registered = buildProgram(memoryIo(), () => {}).commands.some((c) => c.name() === 'check');
@@ -293,8 +294,11 @@ describe('figure2 check --format etcd', () => {
 });
 
 describe('figure2 check --format jepsen', () => {
+  it('finds the corpus', () => {
+    expect(corpusPresent(), CORPUS_MISSING).toBe(true);
+  });
   const verdicts = new Map(
-    readFileSync(`${JEPSEN}/VERDICTS.txt`, 'utf8')
+    (corpusPresent() ? readFileSync(`${JEPSEN}/VERDICTS.txt`, 'utf8') : '')
       .split('\n')
       .map((l) => l.trim().split(/\s+/))
       .filter((p): p is [string, string] => p.length === 2),
