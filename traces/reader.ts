@@ -66,7 +66,7 @@ export async function* readTraceBatches(
   opts: ReadTraceOptions = {},
 ): AsyncGenerator<readonly TraceLine[]> {
   const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const batches = source instanceof Readable ? splitLines(source, maxLineBytes) : measureLines(source, maxLineBytes);
+  const batches = rawLineBatches(source, maxLineBytes);
   const state: { firstLine: number | undefined } = { firstLine: undefined };
   for await (const raws of batches) {
     const out: TraceLine[] = [];
@@ -313,10 +313,20 @@ function literalValues(option: ZodInternals, key: string): readonly unknown[] {
 // ---------------------------------------------------------------------------------------------
 // Line splitting
 
-type RawLine =
+/** A line as split from the input, before JSON: its text, or why it has none. */
+export type RawLine =
   | { readonly kind: 'text'; readonly line: number; readonly text: string }
   | { readonly kind: 'too-long'; readonly line: number }
   | { readonly kind: 'bad-utf8'; readonly line: number };
+
+/**
+ * The lines of `source`, in batches: a byte stream is split here (bounded memory per line, `\n` or
+ * `\r\n`, strict UTF-8); an iterable of strings is taken as one line per string. Shared by every
+ * reader of line-oriented input (v1 traces, the etcd importer).
+ */
+export function rawLineBatches(source: AsyncIterable<string> | Readable, maxLineBytes: number): AsyncGenerator<readonly RawLine[]> {
+  return source instanceof Readable ? splitLines(source, maxLineBytes) : measureLines(source, maxLineBytes);
+}
 
 /**
  * Splits a byte stream on `\n` (dropping a `\r` before it). Bytes of a line past `maxLineBytes`

@@ -93,7 +93,7 @@
 import { Readable } from 'node:stream';
 import { TraceEvent } from '../../spec/schemas/index.ts';
 import type { EntryKind, LogEntry, Message, NodeState, Role } from '../../spec/schemas/index.ts';
-import { DEFAULT_MAX_LINE_BYTES, describeValue, type LineError, type TraceLine } from '../reader.ts';
+import { DEFAULT_MAX_LINE_BYTES, describeValue, rawLineBatches, type LineError, type RawLine, type TraceLine } from '../reader.ts';
 
 export const ETCD_SOURCE = 'etcd-io/raft';
 
@@ -224,63 +224,9 @@ type Item = { readonly line: number; readonly record: EtcdRecord } | { readonly 
 // ---------------------------------------------------------------------------------------------
 // Line splitting (as traces/reader.ts: bounded memory per line, `\n` or `\r\n`, strict UTF-8)
 
-type RawLine =
-  | { readonly kind: 'text'; readonly line: number; readonly text: string }
-  | { readonly kind: 'too-long'; readonly line: number }
-  | { readonly kind: 'bad-utf8'; readonly line: number };
-
+/** The reader's splitter, one line at a time. */
 async function* rawLines(source: AsyncIterable<string> | Readable, maxLineBytes: number): AsyncGenerator<RawLine> {
-  if (!(source instanceof Readable)) {
-    let line = 0;
-    for await (const text of source) {
-      line++;
-      yield Buffer.byteLength(text, 'utf8') > maxLineBytes ? { kind: 'too-long', line } : { kind: 'text', line, text };
-    }
-    return;
-  }
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  const keep = maxLineBytes + 1; // room for the `\r` of a `\r\n`
-  let parts: Buffer[] = [];
-  let size = 0;
-  let overflow = false;
-  let line = 0;
-  const finish = (): RawLine => {
-    line++;
-    const tooLong = overflow;
-    let bytes = tooLong ? Buffer.alloc(0) : Buffer.concat(parts, size);
-    parts = [];
-    size = 0;
-    overflow = false;
-    if (tooLong) return { kind: 'too-long', line };
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
-    if (bytes.length > maxLineBytes) return { kind: 'too-long', line };
-    try {
-      return { kind: 'text', line, text: decoder.decode(bytes) };
-    } catch {
-      return { kind: 'bad-utf8', line };
-    }
-  };
-  for await (const chunk of source) {
-    const buf: Buffer = Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk as Uint8Array);
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(0x0a, start);
-      const end = nl === -1 ? buf.length : nl;
-      if (end > start && !overflow) {
-        if (size + (end - start) > keep) {
-          overflow = true;
-          parts = [];
-        } else {
-          parts.push(buf.subarray(start, end));
-          size += end - start;
-        }
-      }
-      if (nl === -1) break;
-      yield finish();
-      start = nl + 1;
-    }
-  }
-  if (size > 0 || overflow) yield finish();
+  for await (const batch of rawLineBatches(source, maxLineBytes)) yield* batch;
 }
 
 // ---------------------------------------------------------------------------------------------
