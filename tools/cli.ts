@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerChart } from './commands/chart.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerConform } from './commands/conform.ts';
 import { registerExplore } from './commands/explore.ts';
 import { registerRules } from './commands/rules.ts';
 import { registerSchema } from './commands/schema.ts';
@@ -47,6 +48,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerExplore(program, io, setExit);
   registerSimulate(program, io, setExit);
   registerCheck(program, io, setExit);
+  registerConform(program, io, setExit);
   return program;
 }
 

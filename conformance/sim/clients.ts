@@ -286,8 +286,38 @@ export class ClientWorkload {
     }
   }
 
-  private invoke(c: Client, nowTick: number): void {
-    const op = this.drawOperation(c);
+  /** Number of clients. */
+  get size(): number {
+    return this.clients.length;
+  }
+
+  /** True when client `clientIndex` has no operation in progress. */
+  isIdle(clientIndex: number): boolean {
+    return this.clients[clientIndex]?.phase === 'idle';
+  }
+
+  /** Id of client `clientIndex` (`c1` …). */
+  clientId(clientIndex: number): string {
+    return (this.clients[clientIndex] as Client).id;
+  }
+
+  /**
+   * Starts `op` now on idle client `clientIndex`, sent first to host `hostIndex`; from there it
+   * follows leader hints and retries like any other operation. Works while draining too (the
+   * conformance suite drives clients by hand and never lets them start operations themselves).
+   * Returns the operation id.
+   */
+  submit(clientIndex: number, op: ClientOperation, hostIndex: number, nowTick: number): number {
+    const c = this.clients[clientIndex];
+    assert(c !== undefined && c.phase === 'idle', () => `submit: client ${clientIndex} is not idle`);
+    assert(hostIndex >= 0 && hostIndex < this.hosts.length, () => `submit: no host ${hostIndex}`);
+    c.target = hostIndex;
+    this.invoke(c, nowTick, op);
+    return c.opId;
+  }
+
+  private invoke(c: Client, nowTick: number, given?: ClientOperation): void {
+    const op = given ?? this.drawOperation(c);
     c.op = op;
     c.opId++;
     if (op.kind !== 'get') c.seq++;

@@ -294,6 +294,96 @@ export class SimNetwork {
     return this.linksFaulty;
   }
 
+  // ------------------------------------------------------------------------------------------
+  // In-flight inspection and manipulation (the conformance suite's Deliver/Drop/Duplicate/Reorder).
+  // Positions are in delivery order; every method keeps the wheel's invariant.
+
+  /** Messages in flight now, in delivery order, with the tick each is due. */
+  pending(): readonly { readonly envelope: Envelope; readonly tick: number }[] {
+    const out: { envelope: Envelope; tick: number }[] = [];
+    if (this.size === 0) return out;
+    for (let t = this.cursorTick; t < this.cursorTick + this.wheel.length && out.length < this.size; t++) {
+      const bucket = this.wheel[t & this.wheelMask] as Envelope[];
+      for (let i = t === this.cursorTick ? this.bucketReadPos : 0; i < bucket.length; i++) out.push({ envelope: bucket[i] as Envelope, tick: t });
+    }
+    return out;
+  }
+
+  /** Number of messages in flight (same as `inFlight`). */
+  inFlightCount(): number {
+    return this.size;
+  }
+
+  /** Loses the message at position `i` now (a `drop` event, reason `loss`). */
+  dropAt(i: number): Envelope {
+    const envelope = this.removeAt(i);
+    this.stats.droppedLoss++;
+    if (this.sink !== undefined) this.emitDrop(envelope, 'loss');
+    return envelope;
+  }
+
+  /** Delivers a copy of the message at position `i` too, at the next tick; false when the bound is reached. */
+  duplicateAt(i: number, nowTick: number): boolean {
+    const item = this.pending()[i];
+    assert(item !== undefined, () => `network: no message at position ${i}`);
+    if (this.size >= this.options.maxInFlightMessages) return false;
+    this.push(item.envelope, nowTick, nowTick + 1);
+    this.stats.duplicated++;
+    return true;
+  }
+
+  /** Moves the message at position `i` to the front of the next tick's deliveries. */
+  deliverNowAt(i: number, nowTick: number): Envelope {
+    const envelope = this.removeAt(i);
+    const tick = Math.max(nowTick + 1, this.size === 0 ? nowTick + 1 : this.cursorTick);
+    this.push(envelope, nowTick, tick);
+    const bucket = this.wheel[tick & this.wheelMask] as Envelope[];
+    const front = tick === this.cursorTick ? this.bucketReadPos : 0;
+    bucket.pop();
+    bucket.splice(front, 0, envelope);
+    return envelope;
+  }
+
+  /** Shuffles which in-flight message is due at which of the pending delivery ticks. */
+  reorder(rng: Prng): number {
+    const items = this.pending();
+    if (items.length < 2) return 0;
+    const ticks = items.map((x) => x.tick);
+    const envelopes = items.map((x) => x.envelope);
+    for (let k = envelopes.length - 1; k > 0; k--) {
+      const j = rng.int(0, k);
+      const tmp = envelopes[k] as Envelope;
+      envelopes[k] = envelopes[j] as Envelope;
+      envelopes[j] = tmp;
+    }
+    for (let t = this.cursorTick; t < this.cursorTick + this.wheel.length; t++) {
+      const bucket = this.wheel[t & this.wheelMask] as Envelope[];
+      if (t === this.cursorTick) bucket.length = this.bucketReadPos;
+      else bucket.length = 0;
+    }
+    envelopes.forEach((e, k) => (this.wheel[(ticks[k] as number) & this.wheelMask] as Envelope[]).push(e));
+    this.stats.reordered += envelopes.length;
+    return envelopes.length;
+  }
+
+  /** Takes the message at position `i` off the wire (no event). */
+  private removeAt(i: number): Envelope {
+    assert(Number.isInteger(i) && i >= 0 && i < this.size, () => `network: no message at position ${i} (${this.size} in flight)`);
+    let k = i;
+    for (let t = this.cursorTick; t < this.cursorTick + this.wheel.length; t++) {
+      const bucket = this.wheel[t & this.wheelMask] as Envelope[];
+      const from = t === this.cursorTick ? this.bucketReadPos : 0;
+      const n = bucket.length - from;
+      if (k < n) {
+        const [envelope] = bucket.splice(from + k, 1);
+        this.size--;
+        return envelope as Envelope;
+      }
+      k -= n;
+    }
+    assert(false, 'network: position not found');
+  }
+
   private nodeIndex(id: NodeId): number {
     const i = this.indexOf.get(id);
     assert(i !== undefined, () => `network: unknown node ${id}`);

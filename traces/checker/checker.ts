@@ -949,6 +949,16 @@ export class TraceChecker {
     };
   }
 
+  /**
+   * The verdicts so far whose evidence the events fed so far hold (what `finish` would keep if the
+   * trace ended here). For online checking of a source that emits every kind it will ever emit.
+   */
+  violationsSoFar(): readonly Violation[] {
+    const kept: Violation[] = [];
+    for (const list of this.candidates.values()) for (const c of list) if (c.need.kinds.every((k) => this.present.has(k))) kept.push(c.violation);
+    return kept;
+  }
+
   /** The report: verdicts whose evidence the trace holds, the coverage table, CL-LIN. */
   finish(seconds = 0): CheckReport {
     const holds = (n: Need): boolean => n.kinds.every((k) => this.present.has(k));

@@ -1,0 +1,110 @@
+/**
+ * `figure2 conform`: the conformance suite (conformance/runner.ts) against the reference
+ * implementation on the simulator. Progress bar on a terminal (plain lines otherwise), then a
+ * summary: runs, commands, events checked, faults by kind, rule coverage, violations, time.
+ * Exit 1 on any violation, 2 on bad flags.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { z } from 'zod';
+import { freshSeed } from '../../conformance/prng.ts';
+import { runConformance, type ConformanceResult } from '../../conformance/runner.ts';
+import { EXIT, UsageError, type CliIo } from '../io.ts';
+import { attr, text } from '../report/junit.ts';
+
+const Flags = z.object({
+  seed: z.coerce.number().int().min(0).max(0x7fffffff).optional(),
+  runs: z.coerce.number().int().min(1).max(1_000_000),
+  nodes: z.coerce.number().int().min(1).max(9).optional(),
+  commands: z.coerce.number().int().min(1).max(10_000),
+  path: z.string().min(1).optional(),
+  shard: z.string().regex(/^\d+\/\d+$/).optional(),
+  json: z.boolean().optional(),
+  junit: z.string().min(1).optional(),
+  traceDir: z.string().min(1),
+});
+
+export function registerConform(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  program
+    .command('conform')
+    .description('model-based conformance suite (fast-check) against the reference implementation on the simulator: online trace checking, liveness, CL-LIN')
+    .option('--seed <n>', 'campaign seed (runs use seed, seed+1, …); fresh when absent')
+    .option('--runs <n>', 'runs (each a fresh seeded cluster and command sequence)', '100')
+    .option('--nodes <n>', 'cluster size for every run (default: 3, 5 or 7 drawn per run)')
+    .option('--commands <n>', 'commands per run, at most', '60')
+    .option('--path <p>', 'replay the failing run --seed S at this path (printed on failure)')
+    .option('--shard <i/n>', 'run only shard i of n of the campaign')
+    .option('--json', 'print the result as JSON')
+    .option('--junit <file>', 'write a JUnit XML report')
+    .option('--trace-dir <dir>', 'directory for failing traces', '.')
+    .action(async (opts: Record<string, unknown>) => setExit(await runConform(opts, io)));
+}
+
+export async function runConform(raw: Record<string, unknown>, io: CliIo): Promise<number> {
+  const parsed = Flags.safeParse(raw);
+  if (!parsed.success) {
+    const flag = String(parsed.error.issues[0]?.path[0] ?? '?');
+    throw new UsageError(`conform: --${flag} ${JSON.stringify(raw[flag])}: invalid value`);
+  }
+  const f = parsed.data;
+  if (f.path !== undefined && f.seed === undefined) throw new UsageError('conform: --path needs --seed');
+  let shard: { index: number; count: number } | undefined;
+  if (f.shard !== undefined) {
+    const [i, n] = f.shard.split('/').map(Number) as [number, number];
+    if (!(n >= 1 && i >= 1 && i <= n)) throw new UsageError(`conform: --shard ${f.shard}: expected i/n with 1 ≤ i ≤ n`);
+    shard = { index: i, count: n };
+  }
+  const seed = f.seed ?? freshSeed();
+  const tty = f.json !== true && process.stderr.isTTY === true;
+  const bar = tty ? new cliProgress.SingleBar({ format: 'conform [{bar}] {value}/{total} runs | seed {seed}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  let started = false;
+  const result = await runConformance({
+    seed,
+    runs: f.runs,
+    nodes: f.nodes,
+    commandsMax: f.commands,
+    path: f.path,
+    shard,
+    traceDir: f.traceDir,
+    onProgress: (p) => {
+      if (bar !== undefined) {
+        if (!started) bar.start(p.total, 0, { seed: p.seed });
+        started = true;
+        bar.update(p.done, { seed: p.seed });
+      } else if (f.json !== true) {
+        io.stderr(`conform: run ${p.done}/${p.total} seed ${p.seed} ${p.failed ? 'FAILED' : 'ok'}\n`);
+      }
+    },
+  });
+  bar?.stop();
+  if (f.junit !== undefined) writeFileSync(f.junit, junit(result));
+  io.stdout(f.json === true ? `${JSON.stringify(result, null, 2)}\n` : summary(result));
+  return result.ok ? EXIT.OK : EXIT.VIOLATIONS;
+}
+
+export function summary(r: ConformanceResult): string {
+  const lines = [
+    `conform: seed ${r.seed}, ${r.runs} runs, ${r.commands} commands, ${r.events} events checked, ${r.seconds.toFixed(1)}s`,
+    `faults injected: ${Object.entries(r.faults).sort().map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `linearizability: ${r.linearizability.linearizable} histories linearizable, ${r.linearizability.unknown} undecided, ${r.linearizability.notLinearizable} not`,
+    'coverage (rule: checked / violated):',
+    ...r.coverage.map((c) => `  ${c.rule.padEnd(10)} ${String(c.checked).padStart(8)} / ${c.violated}`),
+    `violations: ${r.failures.length}`,
+  ];
+  for (const x of r.failures) {
+    lines.push(`FAIL seed ${x.seed}: ${x.violation.rule}: ${x.violation.message}`, `  replay: ${x.replay}`);
+    if (x.tracePath !== undefined) lines.push(`  trace: ${x.tracePath}`);
+    lines.push('  shrunk commands:', ...x.commands.map((c, i) => `    ${i + 1}. ${c}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function junit(r: ConformanceResult): string {
+  const cases = r.failures.map(
+    (x) => `  <testcase classname="figure2.conform" name="${attr(`seed ${x.seed}`)}"><failure message="${attr(`${x.violation.rule}: ${x.violation.message}`)}">${text(`${x.replay}\n${x.commands.join('\n')}`)}</failure></testcase>`,
+  );
+  const passed = r.runs - r.failures.length;
+  if (passed > 0) cases.push(`  <testcase classname="figure2.conform" name="${attr(`${passed} passing runs from seed ${r.seed}`)}"/>`);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="figure2 conform" tests="${cases.length}" failures="${r.failures.length}" time="${r.seconds.toFixed(3)}">\n${cases.join('\n')}\n</testsuite>\n`;
+}
