@@ -7,6 +7,7 @@
 import type * as fc from 'fast-check';
 import type { ClusterUnderTest, NodeView } from '../cut.ts';
 import type { ConformanceModel } from '../model.ts';
+import type { ClientOperation } from '../../spec/schemas/client.ts';
 
 export interface Harness {
   readonly cut: ClusterUnderTest;
@@ -60,3 +61,73 @@ export function pick<T>(items: readonly T[], index: number): T | undefined {
 export function describeNode(n: NodeView): string {
   return `${n.id} (${n.role}${n.up ? `, term ${n.term}` : ''})`;
 }
+
+/**
+ * A client operation through a chosen node; redirecting and retrying are the cluster's (cut.ts).
+ * Subclasses say only which operation: client, node and key are indices resolved at run time.
+ */
+export abstract class ClientCommand extends ConformanceCommand {
+  readonly kind = 'client';
+  /** The operation's name in descriptions: get, put, delete, cas. */
+  protected abstract readonly opName: string;
+
+  constructor(
+    readonly client: number,
+    readonly node: number,
+    readonly key: number,
+  ) {
+    super();
+  }
+
+  override check(model: Readonly<ConformanceModel>): boolean {
+    return model.view.idleClients.length > 0;
+  }
+
+  /** The operation `clientId` performs on `key`. */
+  protected abstract operation(model: ConformanceModel, key: string, clientId: string): ClientOperation;
+
+  protected async act(model: ConformanceModel, cut: ClusterUnderTest): Promise<string> {
+    const client = pick(model.view.idleClients, this.client);
+    const node = pick(model.view.nodes, this.node);
+    const key = pick(model.keys, this.key) as string;
+    if (client === undefined || node === undefined) return `${this.opName}: no idle client`;
+    const clientId = `c${client + 1}`;
+    const op = this.operation(model, key, clientId);
+    const opId = await cut.clientOp({ client, node: node.id, op });
+    return `${clientId} ${this.opName} ${JSON.stringify(op).slice(1, -1)} via ${node.id} (${node.role}) op ${opId}`;
+  }
+
+  protected label(): string {
+    return `${this.opName}(client #${this.client}, node #${this.node}, key #${this.key})`;
+  }
+}
+
+/** Something done to the i-th message in flight (in delivery order, i modulo the number in flight). */
+export abstract class MessageCommand extends ConformanceCommand {
+  /** How the description names the action ("deliver now", "drop", "duplicate"). */
+  protected abstract readonly verb: string;
+
+  constructor(readonly position: number) {
+    super();
+  }
+
+  override check(model: Readonly<ConformanceModel>): boolean {
+    return model.view.inFlight > 0;
+  }
+
+  protected abstract perform(network: NonNullable<ClusterUnderTest['network']>, i: number): Promise<void>;
+
+  protected async act(model: ConformanceModel, cut: ClusterUnderTest): Promise<string> {
+    const network = cut.network;
+    if (network === undefined || model.view.inFlight === 0) return `${this.kind}: nothing in flight`;
+    const i = this.position % model.view.inFlight;
+    const what = network.describe(i);
+    await this.perform(network, i);
+    return `${this.verb} #${i} of ${model.view.inFlight} (${what})`;
+  }
+
+  protected label(): string {
+    return `${this.kind} #${this.position}`;
+  }
+}
+

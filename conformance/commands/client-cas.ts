@@ -1,31 +1,21 @@
-/** ClientCas: a client cass through a chosen node, following leader hints and retrying (see cut.ts). */
+/** ClientCas: a client compares-and-sets a key through a chosen node, following leader hints and retrying (see cut.ts). */
 import type { ClientOperation } from '../../spec/schemas/client.ts';
-import type { ClusterUnderTest } from '../cut.ts';
 import type { ConformanceModel } from '../model.ts';
-import { ConformanceCommand, pick } from './base.ts';
+import { ClientCommand } from './base.ts';
 
-export class ClientCas extends ConformanceCommand {
-  readonly kind = 'client';
-  constructor(readonly client: number, readonly node: number, readonly key: number, readonly expectKnown: boolean) {
-    super();
+export class ClientCas extends ClientCommand {
+  protected readonly opName = 'cas';
+  constructor(
+    client: number,
+    node: number,
+    key: number,
+    /** Expect the value last known to the model (likely to match) rather than absence. */
+    readonly expectKnown: boolean,
+  ) {
+    super(client, node, key);
   }
 
-  override check(model: Readonly<ConformanceModel>): boolean {
-    return model.view.idleClients.length > 0;
-  }
-
-  protected async act(model: ConformanceModel, cut: ClusterUnderTest): Promise<string> {
-    const client = pick(model.view.idleClients, this.client);
-    const node = pick(model.view.nodes, this.node);
-    const key = pick(model.keys, this.key) as string;
-    if (client === undefined || node === undefined) return 'cas: no idle client';
-    const clientId = `c${client + 1}`;
-    const op: ClientOperation = { kind: 'cas', key, expected: this.expectKnown ? (model.lastKnown.get(key) ?? null) : null, value: model.freshValue(clientId) };
-    const opId = await cut.clientOp({ client, node: node.id, op });
-    return `${clientId} cas ${JSON.stringify(op).slice(1, -1)} via ${node.id} (${node.role}) op ${opId}`;
-  }
-
-  protected label(): string {
-    return `cas(client #${this.client}, node #${this.node}, key #${this.key})`;
+  protected operation(model: ConformanceModel, key: string, clientId: string): ClientOperation {
+    return { kind: 'cas', key, expected: this.expectKnown ? (model.lastKnown.get(key) ?? null) : null, value: model.freshValue(clientId) };
   }
 }

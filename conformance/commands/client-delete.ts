@@ -1,31 +1,12 @@
-/** ClientDelete: a client deletes through a chosen node, following leader hints and retrying (see cut.ts). */
+/** ClientDelete: a client deletes a key through a chosen node, following leader hints and retrying (see cut.ts). */
 import type { ClientOperation } from '../../spec/schemas/client.ts';
-import type { ClusterUnderTest } from '../cut.ts';
 import type { ConformanceModel } from '../model.ts';
-import { ConformanceCommand, pick } from './base.ts';
+import { ClientCommand } from './base.ts';
 
-export class ClientDelete extends ConformanceCommand {
-  readonly kind = 'client';
-  constructor(readonly client: number, readonly node: number, readonly key: number) {
-    super();
-  }
+export class ClientDelete extends ClientCommand {
+  protected readonly opName = 'delete';
 
-  override check(model: Readonly<ConformanceModel>): boolean {
-    return model.view.idleClients.length > 0;
-  }
-
-  protected async act(model: ConformanceModel, cut: ClusterUnderTest): Promise<string> {
-    const client = pick(model.view.idleClients, this.client);
-    const node = pick(model.view.nodes, this.node);
-    const key = pick(model.keys, this.key) as string;
-    if (client === undefined || node === undefined) return 'delete: no idle client';
-    const clientId = `c${client + 1}`;
-    const op: ClientOperation = { kind: 'delete', key };
-    const opId = await cut.clientOp({ client, node: node.id, op });
-    return `${clientId} delete ${JSON.stringify(op).slice(1, -1)} via ${node.id} (${node.role}) op ${opId}`;
-  }
-
-  protected label(): string {
-    return `delete(client #${this.client}, node #${this.node}, key #${this.key})`;
+  protected operation(_model: ConformanceModel, key: string): ClientOperation {
+    return { kind: 'delete', key };
   }
 }

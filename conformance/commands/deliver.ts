@@ -1,25 +1,11 @@
-/** Deliver(i): deliver now the i-th message in flight (in delivery order, i modulo the number in flight). */
+/** Deliver(i): deliver the i-th message in flight now, ahead of its schedule (i modulo the number in flight). */
 import type { ClusterUnderTest } from '../cut.ts';
-import type { ConformanceModel } from '../model.ts';
-import { ConformanceCommand } from './base.ts';
+import { MessageCommand } from './base.ts';
 
-export class Deliver extends ConformanceCommand {
+export class Deliver extends MessageCommand {
   readonly kind = 'deliver';
-  constructor(readonly position: number) {
-    super();
-  }
-  override check(model: Readonly<ConformanceModel>): boolean {
-    return model.view.inFlight > 0;
-  }
-  protected async act(model: ConformanceModel, cut: ClusterUnderTest): Promise<string> {
-    const network = cut.network;
-    if (network === undefined || model.view.inFlight === 0) return 'deliver: nothing in flight';
-    const i = this.position % model.view.inFlight;
-    const what = network.describe(i);
-    await network.deliver(i);
-    return `deliver now #${i} of ${model.view.inFlight} (${what})`;
-  }
-  protected label(): string {
-    return `deliver #${this.position}`;
+  protected readonly verb = 'deliver now';
+  protected perform(network: NonNullable<ClusterUnderTest['network']>, i: number): Promise<void> {
+    return network.deliver(i);
   }
 }
