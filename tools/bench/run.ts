@@ -24,6 +24,7 @@ import { serverMachine } from '../../spec/statechart/server-machine.ts';
 import { readTraceBatches } from '../../traces/reader.ts';
 import { formatRate, measure, type Measurement, type Workload } from './harness.ts';
 import { checkBenchRows, corpusBenchLines } from './check-bench.ts';
+import { conformBenchLines } from './conform-bench.ts';
 import { simBenchRows } from './sim-bench.ts';
 
 const args = process.argv.slice(2);
@@ -148,8 +149,9 @@ async function main(): Promise<void> {
     // The checker runs in child processes (peak memory is its own): 3 runs of each, not `runs`.
     const checkRows = await checkBenchRows({ runs: Math.min(runs, 3) });
     const corpusLines = await corpusBenchLines({ runs: Math.min(runs, 3) });
+    const conformLines = await conformBenchLines({ runs: Math.min(runs, 3) });
     if (asJson) {
-      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows, corpus: corpusLines }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows, corpus: corpusLines, conform: conformLines }, null, 2)}\n`);
       return;
     }
     const lines = [
@@ -168,7 +170,7 @@ async function main(): Promise<void> {
         `    baseline ${r.baseline.name}: ${formatRate(r.baseline.medianPerSecond)} ${r.baseline.unit}/s   ratio ${r.ratio.toFixed(3)}× (checking costs ${(1 / r.ratio).toFixed(2)}× the floor)`,
       );
     }
-    lines.push(...corpusLines);
+    lines.push(...corpusLines, ...conformLines);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
