@@ -112,7 +112,14 @@ class Execution implements Harness {
     this.sim = new SimClusterAdapter({
       seed,
       nodes: swarm.nodes,
-      raft: { maxEntriesPerMessage: swarm.maxEntriesPerMessage, maxInflightMessages: swarm.maxInflightMessages },
+      raft: {
+        maxEntriesPerMessage: swarm.maxEntriesPerMessage,
+        maxInflightMessages: swarm.maxInflightMessages,
+        electionTimeoutTicksMin: swarm.electionTimeoutTicksMin,
+        electionTimeoutTicksMax: swarm.electionTimeoutTicksMax,
+        heartbeatIntervalTicks: swarm.heartbeatIntervalTicks,
+      },
+      network: { reorderDelayTicksMax: swarm.reorderDelayTicksMax },
       snapshotThresholdEntries: swarm.snapshotThresholdEntries,
       digestEveryEntries: 1,
       clients: { clients: swarm.clients, keys: swarm.keys },

@@ -15,6 +15,12 @@ export interface SwarmOptions {
   readonly lossProbability: number;
   readonly duplicateProbability: number;
   readonly reorderProbability: number;
+  /** How long a reordered message may be held back, in ticks. */
+  readonly reorderDelayTicksMax: number;
+  /** Raft timing: short timeouts make elections, split votes and late votes frequent. */
+  readonly electionTimeoutTicksMin: number;
+  readonly electionTimeoutTicksMax: number;
+  readonly heartbeatIntervalTicks: number;
   readonly clients: number;
   readonly keys: number;
 }
@@ -44,7 +50,11 @@ export function drawSwarm(seed: number, overrides: { readonly nodes?: number | u
     maxInflightMessages: rng.pick([1, 2, 8, 64]),
     lossProbability: rng.chance(0.5) ? rng.pick([0.01, 0.05, 0.1]) : 0,
     duplicateProbability: rng.chance(0.5) ? rng.pick([0.01, 0.05]) : 0,
-    reorderProbability: rng.chance(0.5) ? rng.pick([0.05, 0.2]) : 0,
+    reorderProbability: rng.chance(0.5) ? rng.pick([0.05, 0.2, 0.5]) : 0,
+    reorderDelayTicksMax: rng.pick([4, 12]),
+    ...(rng.chance(0.35)
+      ? { electionTimeoutTicksMin: 4, electionTimeoutTicksMax: 8, heartbeatIntervalTicks: 1 }
+      : { electionTimeoutTicksMin: 10, electionTimeoutTicksMax: 20, heartbeatIntervalTicks: 2 }),
     clients: rng.pick([2, 3, 4]),
     keys: rng.pick([1, 2, 3]),
   };

@@ -455,11 +455,12 @@ export class TraceChecker {
 
   /** RV-1, RV-2, ALL-2 and P-1 on a vote answer. */
   private answerVote(m: NodeMirror, candidate: string, term: number, granted: boolean, at: LocatedEvent): void {
-    // Requests may go unanswered (ignored, §4.2.3): the answer is to the latest one it can be for.
+    // Answers come in the order requests were handled (FIFO) — except that a RequestVote of a later
+    // term may have been ignored outright (§4.2.3): it can only have been answered with that later
+    // term, so requests of a term above this answer's are skipped (they were never answered).
     const queue = m.pendingFor(`RV>${candidate}`);
-    let at_ = -1;
-    for (let k = 0; k < queue.length; k++) if ((queue[k] as PendingRequest).term <= term) at_ = k;
-    const request = at_ < 0 ? undefined : queue.splice(0, at_ + 1)[at_];
+    const k = queue.findIndex((r) => r.term <= term);
+    const request = k < 0 ? undefined : queue.splice(0, k + 1)[k];
     if (request !== undefined) {
       this.checkAnswerTerm(m, request, term, at);
       this.check('RV-1', N.recvSend, !(request.stale && granted), () =>
