@@ -240,3 +240,80 @@ describe('SimNetwork', () => {
     expect(() => network({ delayTicksMin: 0 })).toThrow(/invalid network options/);
   });
 });
+
+describe('SimNetwork: in-flight control (the conformance suite’s Deliver/Drop/Duplicate/Reorder)', () => {
+  /** Five messages sent at tick 0 with delays 1..5 (labels 1..5), so delivery order = label order. */
+  function five(events?: TraceEvent[]): SimNetwork {
+    const net = network({ delayTicksMin: 1, delayTicksMax: 1 }, 1, events);
+    for (let i = 1; i <= 5; i++) {
+      // Send at tick i-1 with delay 1: due at tick i.
+      net.send(msg('n1', 'n2', i), i - 1);
+    }
+    return net;
+  }
+
+  it('pending() lists the messages in flight in delivery order, with their due ticks', () => {
+    const net = five();
+    expect(net.pending().map((p) => [p.tick, p.envelope.msg.term])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+    expect(net.inFlightCount()).toBe(5);
+  });
+
+  it('dropAt(i) loses exactly that message, with a drop event', () => {
+    const events: TraceEvent[] = [];
+    const net = five(events);
+    expect(net.dropAt(2).msg.term).toBe(3);
+    expect(net.inFlightCount()).toBe(4);
+    expect(drain(net, 10).map(([, label]) => label)).toEqual([1, 2, 4, 5]);
+    expect(events.filter((e) => e.ev === 'drop')).toHaveLength(1);
+  });
+
+  it('duplicateAt(i) delivers a copy at the next tick and keeps the original', () => {
+    const net = five();
+    expect(net.duplicateAt(4, 0)).toBe(true);
+    expect(drain(net, 10)).toEqual([
+      [1, 1],
+      [1, 5],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+    ]);
+  });
+
+  it('deliverNowAt(i) moves that message to the front of the next deliveries', () => {
+    const net = five();
+    expect(net.deliverNowAt(3, 0).msg.term).toBe(4);
+    const order = drain(net, 10);
+    expect(order[0]).toEqual([1, 4]);
+    expect(order.map(([, label]) => label).sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('reorder keeps every message and every due tick, and is deterministic per seed', () => {
+    const a = five();
+    const b = five();
+    expect(a.reorder(createPrng(9))).toBe(5);
+    b.reorder(createPrng(9));
+    const ticksBefore = [1, 2, 3, 4, 5];
+    expect(a.pending().map((p) => p.tick)).toEqual(ticksBefore);
+    expect(a.pending().map((p) => p.envelope.msg.term).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(b.pending().map((p) => p.envelope.msg.term)).toEqual(a.pending().map((p) => p.envelope.msg.term));
+    // And it does reorder: some seed puts the messages in another order.
+    const orders = [1, 2, 3, 4, 5, 6].map((seed) => {
+      const n = five();
+      n.reorder(createPrng(seed));
+      return n.pending().map((p) => p.envelope.msg.term).join(',');
+    });
+    expect(orders.some((o) => o !== '1,2,3,4,5')).toBe(true);
+  });
+
+  it('refuses a position that is not in flight', () => {
+    const net = five();
+    expect(() => net.dropAt(5)).toThrow(SimAssertionError);
+  });
+});
