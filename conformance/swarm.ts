@@ -37,6 +37,7 @@ export function drawSwarm(seed: number, overrides: { readonly nodes?: number | u
     duplicate: on(rng.pick([1, 2])),
     reorder: on(1),
     partition: on(rng.pick([1, 2])),
+    isolateLeader: on(rng.pick([1, 2])),
     heal: 1,
     crash: on(rng.pick([1, 2])),
     restart: 2,

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 
 /** Everything a command may do to the outside world. */
 export interface CliIo {
@@ -20,6 +20,11 @@ export interface CliIo {
   openRead(path: string): Readable;
   /** Writes a whole file (for `--out`). */
   writeFile(path: string, data: string): Promise<void>;
+  /**
+   * Where progress bars draw (standard error); a bar is drawn only when its `isTTY` is true, else
+   * commands print plain progress lines through `stderr`.
+   */
+  readonly progressStream?: NodeJS.WritableStream & { readonly isTTY?: boolean };
   /** When true, internal errors also print their stack (FIGURE2_DEBUG=1). */
   readonly debug?: boolean;
 }
@@ -43,6 +48,7 @@ export function nodeIo(): CliIo {
     // `-` is standard input, so traces can be piped in (`my-impl | figure2 validate -`).
     openRead: (path) => (path === '-' ? process.stdin : createReadStream(path)),
     writeFile: (path, data) => writeFile(path, data, 'utf8'),
+    progressStream: process.stderr,
     debug: process.env['FIGURE2_DEBUG'] !== undefined && process.env['FIGURE2_DEBUG'] !== '',
   };
 }
@@ -85,11 +91,22 @@ export interface MemoryIo extends CliIo {
  * An in-memory `CliIo`. `files` are served from memory by `openRead` (as one chunk, or split into
  * `chunkSize`-byte chunks to exercise line splitting); other paths are read from disk.
  */
-export function memoryIo(files: Readonly<Record<string, string | Uint8Array>> = {}, chunkSize?: number): MemoryIo {
+export function memoryIo(files: Readonly<Record<string, string | Uint8Array>> = {}, chunkSize?: number, options: { readonly tty?: boolean } = {}): MemoryIo {
   let out = '';
   let err = '';
   const written = new Map<string, string>();
+  // A terminal stand-in: what a progress bar draws lands in `err`, escape codes and all.
+  const terminal = Object.assign(
+    new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        err += chunk.toString();
+        done();
+      },
+    }),
+    { isTTY: options.tty === true, columns: 100 },
+  );
   return {
+    progressStream: terminal,
     stdout: (text) => {
       out += text;
     },

@@ -10,6 +10,7 @@ import { Deliver } from './deliver.ts';
 import { Drop } from './drop.ts';
 import { Duplicate } from './duplicate.ts';
 import { Heal } from './heal.ts';
+import { IsolateLeader } from './isolate-leader.ts';
 import { PartitionOneWay } from './partition-one-way.ts';
 import { Partition } from './partition.ts';
 import { Reorder } from './reorder.ts';
@@ -18,7 +19,7 @@ import { Snapshot } from './snapshot.ts';
 import { Tick } from './tick.ts';
 
 export { ConformanceCommand, type CommandKind, type Harness } from './base.ts';
-export { ClientCas, ClientDelete, ClientGet, ClientPut, Crash, Deliver, Drop, Duplicate, Heal, Partition, PartitionOneWay, Reorder, Restart, Snapshot, Tick };
+export { ClientCas, ClientDelete, ClientGet, ClientPut, Crash, Deliver, Drop, Duplicate, Heal, IsolateLeader, Partition, PartitionOneWay, Reorder, Restart, Snapshot, Tick };
 
 /** Relative weights of the command kinds (0 turns one off). */
 export interface CommandWeights {
@@ -29,6 +30,8 @@ export interface CommandWeights {
   readonly duplicate: number;
   readonly reorder: number;
   readonly partition: number;
+  /** IsolateLeader: the leader alone on one side (stale reads, Figure 8). */
+  readonly isolateLeader: number;
   readonly heal: number;
   readonly crash: number;
   readonly restart: number;
@@ -50,6 +53,7 @@ export function commandArbitrary(w: CommandWeights, maxTickStep: number): fc.Arb
     { weight: w.reorder, arbitrary: fc.nat().map((s) => new Reorder(s)) },
     { weight: w.partition, arbitrary: fc.tuple(fc.array(fc.nat({ max: 2 }), { minLength: 1, maxLength: 9 }), fc.integer({ min: 2, max: 3 })).map(([g, k]) => new Partition(g, k)) },
     { weight: w.partition, arbitrary: fc.tuple(idx, idx).map(([a, b]) => new PartitionOneWay(a, b)) },
+    { weight: w.isolateLeader, arbitrary: idx.map((i) => new IsolateLeader(i)) },
     { weight: w.heal, arbitrary: fc.constant(null).map(() => new Heal()) },
     { weight: w.crash, arbitrary: idx.map((i) => new Crash(i)) },
     { weight: w.restart, arbitrary: idx.map((i) => new Restart(i)) },

@@ -8,8 +8,9 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
+import { BUGGY_CORES } from '../../conformance/buggy-cores.ts';
 import { freshSeed } from '../../conformance/prng.ts';
-import { runConformance, type ConformanceResult } from '../../conformance/runner.ts';
+import { ReplayError, runConformance, type ConformanceProgress, type ConformanceResult } from '../../conformance/runner.ts';
 import { EXIT, UsageError, type CliIo } from '../io.ts';
 import { attr, text } from '../report/junit.ts';
 
@@ -17,13 +18,17 @@ const Flags = z.object({
   seed: z.coerce.number().int().min(0).max(0x7fffffff).optional(),
   runs: z.coerce.number().int().min(1).max(1_000_000),
   nodes: z.coerce.number().int().min(1).max(9).optional(),
-  commands: z.coerce.number().int().min(1).max(10_000),
+  commands: z.coerce.number().int().min(1).max(10_000).optional(),
+  core: z.string().min(1).optional(),
   path: z.string().min(1).optional(),
   shard: z.string().regex(/^\d+\/\d+$/).optional(),
+  failFast: z.boolean().optional(),
   json: z.boolean().optional(),
   junit: z.string().min(1).optional(),
   traceDir: z.string().min(1),
 });
+
+const CORE_IDS = ['reference', ...BUGGY_CORES.map((c) => c.id)];
 
 export function registerConform(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program
@@ -32,13 +37,47 @@ export function registerConform(program: Command, io: CliIo, setExit: (code: num
     .option('--seed <n>', 'campaign seed (runs use seed, seed+1, …); fresh when absent')
     .option('--runs <n>', 'runs (each a fresh seeded cluster and command sequence)', '100')
     .option('--nodes <n>', 'cluster size for every run (default: 3, 5 or 7 drawn per run)')
-    .option('--commands <n>', 'commands per run, at most', '60')
-    .option('--path <p>', 'replay the failing run --seed S at this path (printed on failure)')
+    .option('--commands <n>', 'commands per run, at most (default 60)')
+    .option('--core <id>', `the core under test: ${CORE_IDS.join(', ')} (the buggy ones show the suite failing)`)
+    .option('--path <p>', 'replay the failing run --seed S at this path (printed on failure; it carries the flags it was recorded with)')
     .option('--shard <i/n>', 'run only shard i of n of the campaign')
+    .option('--fail-fast', 'stop at the first failing run')
     .option('--json', 'print the result as JSON')
     .option('--junit <file>', 'write a JUnit XML report')
     .option('--trace-dir <dir>', 'directory for failing traces', '.')
     .action(async (opts: Record<string, unknown>) => setExit(await runConform(opts, io)));
+}
+
+/** Progress on stderr: a bar on a terminal, else a plain line about every 5% and on every failure. */
+export function progressReporter(io: CliIo, quiet: boolean): { update(p: ConformanceProgress): void; stop(): void } {
+  if (quiet) return { update: () => {}, stop: () => {} };
+  const stream = io.progressStream;
+  if (stream !== undefined && stream.isTTY === true) {
+    const bar = new cliProgress.SingleBar(
+      { format: 'conform [{bar}] {value}/{total} runs | seed {seed} | failed {failed}', stream, noTTYOutput: false },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    let failed = 0;
+    return {
+      update: (p) => {
+        if (p.failed) failed++;
+        if (!started) bar.start(p.total, 0, { seed: p.seed, failed });
+        started = true;
+        bar.update(p.done, { seed: p.seed, failed });
+      },
+      stop: () => {
+        if (started) bar.stop();
+      },
+    };
+  }
+  return {
+    update: (p) => {
+      const every = Math.max(1, Math.ceil(p.total / 20));
+      if (p.failed || p.done % every === 0 || p.done === p.total) io.stderr(`conform: run ${p.done}/${p.total} seed ${p.seed} ${p.failed ? 'FAILED' : 'ok'}\n`);
+    },
+    stop: () => {},
+  };
 }
 
 export async function runConform(raw: Record<string, unknown>, io: CliIo): Promise<number> {
@@ -49,6 +88,7 @@ export async function runConform(raw: Record<string, unknown>, io: CliIo): Promi
   }
   const f = parsed.data;
   if (f.path !== undefined && f.seed === undefined) throw new UsageError('conform: --path needs --seed');
+  if (f.core !== undefined && !CORE_IDS.includes(f.core)) throw new UsageError(`conform: --core ${f.core}: expected one of ${CORE_IDS.join(', ')}`);
   let shard: { index: number; count: number } | undefined;
   if (f.shard !== undefined) {
     const [i, n] = f.shard.split('/').map(Number) as [number, number];
@@ -56,46 +96,52 @@ export async function runConform(raw: Record<string, unknown>, io: CliIo): Promi
     shard = { index: i, count: n };
   }
   const seed = f.seed ?? freshSeed();
-  const tty = f.json !== true && process.stderr.isTTY === true;
-  const bar = tty ? new cliProgress.SingleBar({ format: 'conform [{bar}] {value}/{total} runs | seed {seed}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
-  let started = false;
-  const result = await runConformance({
-    seed,
-    runs: f.runs,
-    nodes: f.nodes,
-    commandsMax: f.commands,
-    path: f.path,
-    shard,
-    traceDir: f.traceDir,
-    onProgress: (p) => {
-      if (bar !== undefined) {
-        if (!started) bar.start(p.total, 0, { seed: p.seed });
-        started = true;
-        bar.update(p.done, { seed: p.seed });
-      } else if (f.json !== true) {
-        io.stderr(`conform: run ${p.done}/${p.total} seed ${p.seed} ${p.failed ? 'FAILED' : 'ok'}\n`);
-      }
-    },
-  });
-  bar?.stop();
+  const progress = progressReporter(io, f.json === true);
+  let result: ConformanceResult;
+  try {
+    result = await runConformance({
+      seed,
+      runs: f.runs,
+      nodes: f.nodes,
+      commandsMax: f.commands,
+      coreId: f.core,
+      path: f.path,
+      shard,
+      failFast: f.failFast,
+      traceDir: f.traceDir,
+      onProgress: (p) => progress.update(p),
+    });
+  } catch (err) {
+    if (err instanceof ReplayError) throw new UsageError(`conform: ${err.message}`);
+    throw err;
+  } finally {
+    progress.stop();
+  }
   if (f.junit !== undefined) writeFileSync(f.junit, junit(result));
   io.stdout(f.json === true ? `${JSON.stringify(result, null, 2)}\n` : summary(result));
   return result.ok ? EXIT.OK : EXIT.VIOLATIONS;
 }
 
 export function summary(r: ConformanceResult): string {
+  const width = Math.max(4, ...r.coverage.map((c) => c.rule.length));
   const lines = [
     `conform: seed ${r.seed}, ${r.runs} runs, ${r.commands} commands, ${r.events} events checked, ${r.seconds.toFixed(1)}s`,
+    ...(r.shrinkExecutions > 0 ? [`shrinking: ${r.shrinkExecutions} executions (not counted above)`] : []),
     `faults injected: ${Object.entries(r.faults).sort().map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `linearizability: ${r.linearizability.linearizable} histories linearizable, ${r.linearizability.unknown} undecided, ${r.linearizability.notLinearizable} not`,
-    'coverage (rule: checked / violated):',
-    ...r.coverage.map((c) => `  ${c.rule.padEnd(10)} ${String(c.checked).padStart(8)} / ${c.violated}`),
+    `coverage: ${'rule'.padEnd(width)}  ${'runs'.padStart(6)}  ${'checks'.padStart(9)}  violated`,
+    ...r.coverage.map((c) =>
+      c.reason !== undefined && c.checked === 0
+        ? `          ${c.rule.padEnd(width)}  ${'—'.padStart(6)}  ${'—'.padStart(9)}  not checkable from a trace: ${c.reason}`
+        : `          ${c.rule.padEnd(width)}  ${String(c.runs).padStart(6)}  ${String(c.checked).padStart(9)}  ${c.violated}`,
+    ),
+    `          (runs: runs that exercised the rule; checks: times the checker verified it)`,
     `violations: ${r.failures.length}`,
   ];
   for (const x of r.failures) {
     lines.push(`FAIL seed ${x.seed}: ${x.violation.rule}: ${x.violation.message}`, `  replay: ${x.replay}`);
     if (x.tracePath !== undefined) lines.push(`  trace: ${x.tracePath}`);
-    lines.push('  shrunk commands:', ...x.commands.map((c, i) => `    ${i + 1}. ${c}`));
+    lines.push(`  shrunk to ${x.commands.length} commands:`, ...x.commands.map((c, i) => `    ${i + 1}. ${c}`));
   }
   return `${lines.join('\n')}\n`;
 }
