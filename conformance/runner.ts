@@ -144,6 +144,7 @@ class Execution implements Harness {
       },
       network: { reorderDelayTicksMax: swarm.reorderDelayTicksMax },
       snapshotThresholdEntries: swarm.snapshotThresholdEntries,
+      memoryEntriesMax: swarm.memoryEntriesMax,
       digestEveryEntries: 1,
       clients: { clients: swarm.clients, keys: swarm.keys },
       faults: {

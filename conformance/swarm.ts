@@ -23,6 +23,8 @@ export interface SwarmOptions {
   readonly heartbeatIntervalTicks: number;
   readonly clients: number;
   readonly keys: number;
+  /** Durable entries a core keeps in memory; small values make it read its log back from storage. */
+  readonly memoryEntriesMax: number;
 }
 
 export function drawSwarm(seed: number, overrides: { readonly nodes?: number | undefined } = {}): SwarmOptions {
@@ -58,5 +60,6 @@ export function drawSwarm(seed: number, overrides: { readonly nodes?: number | u
       : { electionTimeoutTicksMin: 10, electionTimeoutTicksMax: 20, heartbeatIntervalTicks: 2 }),
     clients: rng.pick([2, 3, 4]),
     keys: rng.pick([1, 2, 3]),
+    memoryEntriesMax: rng.pick([1, 4, 16, 4096]),
   };
 }

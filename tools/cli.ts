@@ -19,6 +19,7 @@ import { registerRules } from './commands/rules.ts';
 import { registerSchema } from './commands/schema.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerValidate } from './commands/validate.ts';
+import { registerWal } from './commands/wal.ts';
 import { errorMessage, EXIT, nodeIo, UsageError, type CliIo } from './io.ts';
 
 export type { CliIo } from './io.ts';
@@ -49,6 +50,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerSimulate(program, io, setExit);
   registerCheck(program, io, setExit);
   registerConform(program, io, setExit);
+  registerWal(program, io, setExit);
   return program;
 }
 

@@ -87,21 +87,7 @@ export class SimClusterAdapter implements ClusterUnderTest {
   }
 
   async snapshot(node: NodeId): Promise<boolean> {
-    return guard(() => {
-      const host = this.sim.host(node);
-      const raft = host.node;
-      if (raft === null) return false;
-      const index = host.kv.lastAppliedIndex;
-      const status = raft.status();
-      if (index <= status.snapshotIndex || index !== status.lastApplied) return false;
-      const entry = raft.entries(index, index)[0];
-      if (entry === undefined) return false;
-      const data = host.kv.snapshot();
-      host.disk.write({ snapshot: { lastIncludedIndex: index, lastIncludedTerm: entry.term, voters: [...this.sim.ids], data } });
-      host.disk.sync();
-      raft.compact(index, data);
-      return true;
-    });
+    return guard(() => this.sim.snapshotNow(node));
   }
 
   collectEvents(): TraceEvent[] {

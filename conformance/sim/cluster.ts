@@ -25,6 +25,7 @@ import { memoizeDigest, type TraceDigest } from '../../impl/core/trace.ts';
 import { DEFAULT_CONFIG, type Config, type Entry, type Snapshot, type TraceSink } from '../../impl/core/types.ts';
 import { fnv1a64 } from '../../impl/kv/digest.ts';
 import { KvStore } from '../../impl/kv/store.ts';
+import { MemoryStorage } from '../../impl/storage/memory-storage.ts';
 import type { Prng } from '../prng.ts';
 import { assert } from './assert.ts';
 import { ClientWorkload, DEFAULT_CLIENT_OPTIONS, type ClientHostView, type ClientOptions } from './clients.ts';
@@ -69,6 +70,12 @@ export interface ClusterOptions {
    * fraction of the size; pass `IDENTITY_DIGEST` to see the commands themselves in the trace.
    */
   readonly traceDigest?: TraceDigest | undefined;
+  /**
+   * Durable log entries each core keeps in memory (default 4096); older ones it reads back from
+   * its host's storage (impl/storage's MemoryStorage, the in-memory twin of the file WAL). Small
+   * values exercise the read-back path: catch-up of lagging followers, long applies.
+   */
+  readonly memoryEntriesMax?: number | undefined;
   /** Builds each node (the reference core by default); tests hand in a deliberately broken twin. */
   readonly nodeFactory?: ((config: Config, options: RaftNodeOptions) => RaftNode) | undefined;
 }
@@ -123,6 +130,11 @@ class Host implements ClientHostView {
   /** Term of the entry at kv.lastAppliedIndex (for local snapshots). */
   appliedTerm = 0;
   snapshotIndex = 0;
+  /**
+   * The log the core reads back (the in-memory twin of the file WAL): everything written, synced
+   * or not, as a running process's storage sees it. Rebuilt from the disk at every boot.
+   */
+  storage: MemoryStorage = new MemoryStorage();
   /** Tick at which a crashed host restarts; -1: not scheduled. */
   restartAtTick = -1;
 
@@ -137,6 +149,7 @@ class Host implements ClientHostView {
 
 export class SimCluster {
   readonly ids: readonly NodeId[];
+  private readonly memoryEntriesMax: number | undefined;
   readonly network: SimNetwork;
   readonly workload: ClientWorkload;
   readonly stats: ClusterStats = {
@@ -210,6 +223,7 @@ export class SimCluster {
         meta: { seed: options.seed, ...options.traceMeta },
       });
     }
+    this.memoryEntriesMax = options.memoryEntriesMax;
     const raft: RaftOptions = { ...DEFAULT_CONFIG, ...options.raft };
     this.ids.forEach((id, i) => {
       const config: Config = { ...raft, id, voters: this.ids };
@@ -388,7 +402,15 @@ export class SimCluster {
     host.checkedLeaderTerm = -1;
     host.restartAtTick = -1;
     if (snapshot !== null) this.checkDigest(host, snapshot.lastIncludedIndex);
-    host.node = this.nodeFactory(host.config, { rng: host.rng, sink: this.sink, durable, traceDigest: this.traceDigest });
+    host.storage = new MemoryStorage(durable);
+    host.node = this.nodeFactory(host.config, {
+      rng: host.rng,
+      sink: this.sink,
+      durable: { hardState: durable.hardState, snapshot: durable.snapshot, entries: [] },
+      storage: host.storage,
+      memoryEntriesMax: this.memoryEntriesMax,
+      traceDigest: this.traceDigest,
+    });
   }
 
   /** The Ready loop, per the contract in impl/core/types.ts. */
@@ -404,6 +426,7 @@ export class SimCluster {
       // 1. Persist: hard state, snapshot and entries as one batch; sync when the Ready says so.
       host.disk.write(ready);
       if (ready.mustSync) host.disk.sync();
+      void host.storage.save(ready); // the twin applies at once; its promise carries nothing more
       // 2. Send — only now, since each message may depend on what was just made durable (P-1).
       const messages = ready.messages;
       for (let i = 0; i < messages.length; i++) this.network.send(messages[i] as (typeof messages)[number], this.nowTick);
@@ -474,15 +497,34 @@ export class SimCluster {
     this.checkDigest(host, snapshot.lastIncludedIndex);
   }
 
-  /** Local compaction (§7): the snapshot is durable before the core drops its log prefix. */
+  /**
+   * Local compaction (§7): the snapshot is durable before the core drops its log prefix; the
+   * storage the core reads releases the prefix only after the core has let go of it.
+   */
   private takeSnapshot(host: Host, node: RaftNode): void {
     const index = host.kv.lastAppliedIndex;
     const data = host.kv.snapshot();
-    host.disk.write({ snapshot: { lastIncludedIndex: index, lastIncludedTerm: host.appliedTerm, voters: host.config.voters, data } });
+    const snapshot = { lastIncludedIndex: index, lastIncludedTerm: host.appliedTerm, voters: host.config.voters, data };
+    host.disk.write({ snapshot });
     host.disk.sync();
     node.compact(index, data);
+    void host.storage.compact(snapshot);
     host.snapshotIndex = index;
     this.stats.snapshotsTaken++;
+  }
+
+  /**
+   * Local compaction of `id` now, at what its state machine has applied (the conformance suite's
+   * snapshot command); false when there is nothing new to compact or the node is down.
+   */
+  snapshotNow(id: NodeId): boolean {
+    const host = this.hostOf(id);
+    const node = host.node;
+    if (node === null) return false;
+    const status = node.status();
+    if (host.kv.lastAppliedIndex <= status.snapshotIndex || host.kv.lastAppliedIndex !== status.lastApplied) return false;
+    this.takeSnapshot(host, node);
+    return true;
   }
 
   /** Every state machine at `index` must have the same digest as the first one seen there. */

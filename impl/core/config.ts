@@ -37,5 +37,10 @@ export function validateConfig(config: Config): readonly ConfigError[] {
   check(positiveInteger(config.maxBytesPerMessage), 'maxBytesPerMessage', 'max bytes per message must be a positive integer');
   check(positiveInteger(config.maxInflightMessages), 'maxInflightMessages', 'max in-flight messages must be a positive integer');
   check(positiveInteger(config.snapshotChunkBytes), 'snapshotChunkBytes', 'snapshot chunk size must be a positive integer');
+  check(
+    config.maxCommittedEntriesPerReady === undefined || positiveInteger(config.maxCommittedEntriesPerReady),
+    'maxCommittedEntriesPerReady',
+    'max committed entries per Ready must be a positive integer',
+  );
   return errors;
 }

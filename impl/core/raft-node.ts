@@ -22,7 +22,9 @@ import { assert } from './assert.ts';
 import { validateConfig } from './config.ts';
 import { Progress } from './progress.ts';
 import { RaftLog } from './raft-log.ts';
+import type { LogReader } from './storage.ts';
 import { IDENTITY_DIGEST, traceMessage, type TraceDigest } from './trace.ts';
+import { DEFAULT_MAX_COMMITTED_ENTRIES_PER_READY } from './types.ts';
 import type {
   Config,
   DurableState,
@@ -75,12 +77,21 @@ export interface NodeStatus {
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
   readonly lastIndex: number;
+  /** Log entries held in memory (bounded by `memoryEntriesMax` when storage backs the log). */
+  readonly memoryEntries: number;
 }
 
 export interface RaftNodeOptions {
   readonly rng: RandomSource;
   readonly sink?: TraceSink | undefined;
   readonly durable?: DurableState | undefined;
+  /**
+   * Stable storage behind the log (impl/core/storage.ts). The durable log after the snapshot is
+   * read from it — `durable.entries` must then be empty — and only a bounded window of entries
+   * (`memoryEntriesMax`) stays in memory. Without it, the whole log is held in memory.
+   */
+  readonly storage?: LogReader | undefined;
+  readonly memoryEntriesMax?: number | undefined;
   /**
    * How trace events name a command (`digest`): the command itself by default. A host may pass a
    * hash (trace-format.md: "any string identifying the command") to keep traces small; it is
@@ -152,7 +163,9 @@ export class RaftNode {
     this.log = new RaftLog({
       snapshotIndex: this.snapshot?.lastIncludedIndex ?? 0,
       snapshotTerm: this.snapshot?.lastIncludedTerm ?? 0,
-      entries: durable?.entries ?? [],
+      entries: durable?.entries,
+      storage: options.storage,
+      memoryEntriesMax: options.memoryEntriesMax,
     });
     this.currentTerm = durable?.hardState.currentTerm ?? 0;
     this.votedFor = durable?.hardState.votedFor ?? null;
@@ -173,7 +186,7 @@ export class RaftNode {
       snapshotTerm: this.log.snapshotTerm,
       commitIndex: this.commitIndex,
       lastApplied: this.lastApplied,
-      entries: this.log.entries.map((e) => this.traceEntry(e)),
+      entries: this.log.slice(this.log.snapshotIndex + 1, this.log.lastIndex()).map((e) => this.traceEntry(e)),
       config: { voters: [...this.voters] },
     });
   }
@@ -320,6 +333,7 @@ export class RaftNode {
     const { ready } = outstanding;
     if (outstanding.lastEntryIndex !== undefined && this.log.term(outstanding.lastEntryIndex) === ready.entries[ready.entries.length - 1]?.term) {
       this.log.stableIndex = Math.max(this.log.stableIndex, Math.min(outstanding.lastEntryIndex, this.log.lastIndex()));
+      this.log.release(); // durable now: storage holds what memory may let go of
     }
     if (ready.snapshot !== undefined) this.lastApplied = Math.max(this.lastApplied, ready.snapshot.lastIncludedIndex);
     if (this.sink !== undefined) {
@@ -346,6 +360,7 @@ export class RaftNode {
       snapshotIndex: this.log.snapshotIndex,
       snapshotTerm: this.log.snapshotTerm,
       lastIndex: this.log.lastIndex(),
+      memoryEntries: this.log.memoryEntries,
     };
   }
 
@@ -632,7 +647,7 @@ export class RaftNode {
 
   private installSnapshot(snapshot: Snapshot): void {
     const keepSuffix = this.log.term(snapshot.lastIncludedIndex) === snapshot.lastIncludedTerm && snapshot.lastIncludedIndex <= this.log.lastIndex();
-    if (!keepSuffix && this.log.entries.length > 0) {
+    if (!keepSuffix && this.log.lastIndex() > this.log.snapshotIndex) {
       // IS-7: discard the entire log (shown as a truncate before the restore).
       this.sink?.({ ev: 'truncate', node: this.id, from: this.log.snapshotIndex + 1 });
     }
@@ -747,15 +762,8 @@ export class RaftNode {
 
   /** Batching: up to maxEntriesPerMessage entries and about maxBytesPerMessage bytes of data. */
   private batchFrom(from: number): MessageEntry[] {
-    const batch: MessageEntry[] = [];
-    let bytes = 0;
-    for (let index = from; index <= this.log.lastIndex() && batch.length < this.config.maxEntriesPerMessage; index++) {
-      const e = this.log.entry(index) as Entry;
-      if (batch.length > 0 && bytes + e.data.length > this.config.maxBytesPerMessage) break;
-      bytes += e.data.length;
-      batch.push({ index: e.index, term: e.term, kind: e.kind, digest: e.data });
-    }
-    return batch;
+    const entries = this.log.slice(from, from + this.config.maxEntriesPerMessage - 1, this.config.maxBytesPerMessage);
+    return entries.map((e) => ({ index: e.index, term: e.term, kind: e.kind, digest: e.data }));
   }
 
   private startSnapshot(peer: NodeId, pr: Progress): void {
@@ -937,7 +945,9 @@ export class RaftNode {
    */
   private committedToHandOut(readyEntries: readonly Entry[] = []): number {
     const persistedBy = Math.max(this.log.stableIndex, readyEntries.length > 0 ? (readyEntries[readyEntries.length - 1] as Entry).index : 0);
-    return Math.max(this.lastApplied, Math.min(this.commitIndex, persistedBy, this.log.lastIndex()));
+    // Bounded per Ready, so that applying a long committed log after a restart does not load it all at once.
+    const bound = this.lastApplied + (this.config.maxCommittedEntriesPerReady ?? DEFAULT_MAX_COMMITTED_ENTRIES_PER_READY);
+    return Math.max(this.lastApplied, Math.min(this.commitIndex, persistedBy, this.log.lastIndex(), bound));
   }
 }
 

@@ -103,7 +103,11 @@ export interface Config {
   readonly maxInflightMessages: number;
   /** Snapshot `data` is sent in chunks of this many characters (offset/done). */
   readonly snapshotChunkBytes: number;
+  /** At most this many committed entries per Ready (default 4096): a long apply is spread over several. */
+  readonly maxCommittedEntriesPerReady?: number | undefined;
 }
+
+export const DEFAULT_MAX_COMMITTED_ENTRIES_PER_READY = 4096;
 
 export const DEFAULT_CONFIG: Omit<Config, 'id' | 'voters'> = Object.freeze({
   electionTimeoutTicksMin: 10,

@@ -10,7 +10,9 @@
  * - spec exploration — steps of `figure2 explore` (cluster, trace, Figure 3 checks after every
  *   step), against the statechart steps alone.
  *
- * Flags: --runs N (default 5), --json.
+ * Flags: --runs N (default 5), --json, --only SECTIONS (comma-separated: spec, sim, check, conform,
+ * wal; all by default). The WAL section (wal-bench.ts) measures appends against a raw
+ * write + fdatasync loop on the same disk, and recovery times.
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -26,10 +28,17 @@ import { formatRate, measure, type Measurement, type Workload } from './harness.
 import { checkBenchRows, corpusBenchLines } from './check-bench.ts';
 import { conformBenchLines } from './conform-bench.ts';
 import { simBenchRows } from './sim-bench.ts';
+import { walBenchLines } from './wal-bench.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
 const asJson = args.includes('--json');
+/** `--only wal,conform`: run just those sections (spec, sim, check, conform, wal); all by default. */
+const onlyArg = args.indexOf('--only') >= 0 ? (args[args.indexOf('--only') + 1] ?? '') : '';
+const SECTIONS = ['spec', 'sim', 'check', 'conform', 'wal'] as const;
+const only = new Set(onlyArg === '' ? SECTIONS : onlyArg.split(','));
+for (const name of only) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only ${onlyArg}: unknown section ${name} (sections: ${SECTIONS.join(', ')})`);
+const wants = (section: (typeof SECTIONS)[number]): boolean => only.has(section);
 
 /** A trace of about `events` events, written by the spec explorer (seeded: the same every run). */
 async function writeExplorerTrace(dir: string, events: number): Promise<{ path: string; count: number }> {
@@ -135,7 +144,7 @@ async function main(): Promise<void> {
     };
     const specSteps: Workload = { name: 'spec statechart: 3 servers replicate 300 commands', unit: 'step', run: () => replicateThroughSpec(300) };
     const rows = [
-      await pair(
+      ...(!wants('spec') ? [] : [await pair(
         { name: `trace ingestion: readTraceBatches + Zod (${trace.count} events)`, unit: 'event', run: () => readValidated(trace.path) },
         { name: 'split + JSON.parse only', unit: 'event', run: () => parseOnly(trace.path) },
       ),
@@ -143,15 +152,16 @@ async function main(): Promise<void> {
       await pair(
         { name: 'spec explore: cluster + trace + Figure 3 checks', unit: 'step', run: () => explore({ seed: 1, steps: 2000, sink: () => {} }).stats.steps },
         specSteps,
-      ),
-      ...(await simBenchRows({ runs })),
+      )]),
+      ...(wants('sim') ? await simBenchRows({ runs }) : []),
     ];
     // The checker runs in child processes (peak memory is its own): 3 runs of each, not `runs`.
-    const checkRows = await checkBenchRows({ runs: Math.min(runs, 3) });
-    const corpusLines = await corpusBenchLines({ runs: Math.min(runs, 3) });
-    const conformLines = await conformBenchLines({ runs: Math.min(runs, 3) });
+    const checkRows = wants('check') ? await checkBenchRows({ runs: Math.min(runs, 3) }) : [];
+    const corpusLines = wants('check') ? await corpusBenchLines({ runs: Math.min(runs, 3) }) : [];
+    const conformLines = wants('conform') ? await conformBenchLines({ runs: Math.min(runs, 3) }) : [];
+    const walLines = wants('wal') ? await walBenchLines({ runs: Math.min(runs, 3) }) : [];
     if (asJson) {
-      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows, corpus: corpusLines, conform: conformLines }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows, corpus: corpusLines, conform: conformLines, wal: walLines }, null, 2)}\n`);
       return;
     }
     const lines = [
@@ -170,7 +180,7 @@ async function main(): Promise<void> {
         `    baseline ${r.baseline.name}: ${formatRate(r.baseline.medianPerSecond)} ${r.baseline.unit}/s   ratio ${r.ratio.toFixed(3)}× (checking costs ${(1 / r.ratio).toFixed(2)}× the floor)`,
       );
     }
-    lines.push(...corpusLines, ...conformLines);
+    lines.push(...corpusLines, ...conformLines, ...walLines);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
