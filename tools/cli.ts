@@ -12,9 +12,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerChart } from './commands/chart.ts';
+import { registerCluster } from './commands/cluster.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerConform } from './commands/conform.ts';
 import { registerExplore } from './commands/explore.ts';
+import { registerNode } from './commands/node.ts';
 import { registerRules } from './commands/rules.ts';
 import { registerSchema } from './commands/schema.ts';
 import { registerSimulate } from './commands/simulate.ts';
@@ -50,6 +52,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerSimulate(program, io, setExit);
   registerCheck(program, io, setExit);
   registerConform(program, io, setExit);
+  registerNode(program, io, setExit);
+  registerCluster(program, io, setExit);
   registerWal(program, io, setExit);
   return program;
 }
