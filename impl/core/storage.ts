@@ -19,7 +19,8 @@ export interface LogReader {
   term(index: number): number | undefined;
   /**
    * Entries in [lo, hi), with firstIndex ≤ lo ≤ hi ≤ lastIndex + 1. Stops early, after at least one
-   * entry, once about `maxBytes` of `data` are returned (batching a lagging follower's catch-up).
+   * entry, once about `maxBytes` of `data` are returned (counted as `data.length`, as the core
+   * counts maxBytesPerMessage), batching a lagging follower's catch-up.
    */
   entries(lo: number, hi: number, maxBytes?: number): readonly Entry[];
 }
