@@ -87,10 +87,22 @@ export class LocalCluster {
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
     const peers: Record<string, Address> = {};
     const clients: Record<string, Address> = {};
+    // freePort closes its port at once, so the OS may hand the same one out again: keep them distinct.
+    const picked = new Set<number>();
+    const distinctFreePort = async (): Promise<number> => {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const port = await freePort();
+        if (!picked.has(port)) {
+          picked.add(port);
+          return port;
+        }
+      }
+      throw new Error('LocalCluster.start: no distinct free port found in 100 attempts');
+    };
     for (let i = 1; i <= options.nodes; i++) {
       const base = options.basePort ?? 0;
-      peers[`n${i}`] = { host: '127.0.0.1', port: base === 0 ? await freePort() : base + i };
-      clients[`n${i}`] = { host: '127.0.0.1', port: base === 0 ? await freePort() : base + 1000 + i };
+      peers[`n${i}`] = { host: '127.0.0.1', port: base === 0 ? await distinctFreePort() : base + i };
+      clients[`n${i}`] = { host: '127.0.0.1', port: base === 0 ? await distinctFreePort() : base + 1000 + i };
     }
     const cluster = new LocalCluster(options, peers, clients);
     for (const id of cluster.ids) cluster.spawnNode(id);

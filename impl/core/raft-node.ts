@@ -64,6 +64,13 @@ interface Outstanding {
   readonly lastEntryIndex: number | undefined;
   readonly appliedTo: number;
   readonly persisted: boolean;
+  /**
+   * The log's last index when the Ready was handed out: once it is persisted, the log is durable
+   * up to there — and no further, even if a snapshot installed meanwhile moved `stableIndex` on.
+   */
+  readonly logEnd: number;
+  /** Whether the `apply` events of its committed entries were emitted already (see installSnapshot). */
+  appliesTraced: boolean;
 }
 
 export interface NodeStatus {
@@ -318,6 +325,8 @@ export class RaftNode {
       lastEntryIndex: entries.length > 0 ? (entries[entries.length - 1] as Entry).index : undefined,
       appliedTo,
       persisted: hardState !== undefined || entries.length > 0 || snapshot !== undefined,
+      logEnd: this.log.lastIndex(),
+      appliesTraced: false,
     };
     return ready;
   }
@@ -338,14 +347,22 @@ export class RaftNode {
     if (ready.snapshot !== undefined) this.lastApplied = Math.max(this.lastApplied, ready.snapshot.lastIncludedIndex);
     if (this.sink !== undefined) {
       if (outstanding.persisted) {
-        this.sink({ ev: 'persist', node: this.id, term: this.lastHardState.currentTerm, votedFor: this.lastHardState.votedFor, lastIndex: this.log.stableIndex });
+        // What this Ready made durable: a snapshot installed while it was out is not, yet (P-2).
+        const lastIndex = Math.min(this.log.stableIndex, outstanding.logEnd);
+        this.sink({ ev: 'persist', node: this.id, term: this.lastHardState.currentTerm, votedFor: this.lastHardState.votedFor, lastIndex });
       }
       for (const m of ready.messages) this.sink({ ev: 'send', node: this.id, to: m.to, msg: this.traceMessage(m.msg) });
-      for (const e of ready.committedEntries) this.sink({ ev: 'apply', node: this.id, index: e.index, term: e.term, ...(e.data === '' ? {} : { digest: this.traceDigest(e.data) }) });
+      if (!outstanding.appliesTraced) this.traceApplies(ready.committedEntries);
     }
     this.lastApplied = Math.max(this.lastApplied, outstanding.appliedTo);
     // P-1: the leader's own log now counts toward a majority up to what is durable.
     if (this.role === 'leader') this.maybeCommit();
+  }
+
+  private traceApplies(entries: readonly Entry[]): void {
+    const sink = this.sink;
+    if (sink === undefined) return;
+    for (const e of entries) sink({ ev: 'apply', node: this.id, index: e.index, term: e.term, ...(e.data === '' ? {} : { digest: this.traceDigest(e.data) }) });
   }
 
   status(): NodeStatus {
@@ -646,6 +663,14 @@ export class RaftNode {
   }
 
   private installSnapshot(snapshot: Snapshot): void {
+    // The host applies the outstanding Ready's committed entries before it installs this snapshot
+    // (Readies are handled in order): their `apply` events come first, so that the trace shows the
+    // state machine's real order (ALL-1, IS-8) rather than the restore and then older entries.
+    const outstanding = this.outstanding;
+    if (outstanding !== null && !outstanding.appliesTraced) {
+      outstanding.appliesTraced = true;
+      this.traceApplies(outstanding.ready.committedEntries);
+    }
     const keepSuffix = this.log.term(snapshot.lastIncludedIndex) === snapshot.lastIncludedTerm && snapshot.lastIncludedIndex <= this.log.lastIndex();
     if (!keepSuffix && this.log.lastIndex() > this.log.snapshotIndex) {
       // IS-7: discard the entire log (shown as a truncate before the restore).

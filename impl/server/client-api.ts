@@ -197,6 +197,9 @@ export function createClientApi(options: ClientApiOptions): FastifyInstance {
   const app = fastify({
     ...(options.loggerInstance === undefined || options.loggerInstance === false ? { logger: false } : { loggerInstance: options.loggerInstance }),
     bodyLimit: ctx.limits.bodyBytes,
+    // close() ends every connection, idle keep-alive ones included, once in-flight requests are answered
+    // (the node process closes the host first, which answers waiting requests): shutdown is bounded.
+    forceCloseConnections: true,
     // Fastify's own request lines are at info; ours (onResponse below) are at debug, with the outcome.
     logController: new LogController({ disableRequestLogging: true }),
     // A malformed URL (`/kv/%zz`) is refused before routing; answer it like any other bad input.

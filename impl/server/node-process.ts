@@ -6,8 +6,10 @@
  * Group commit comes from the Ready loop: proposals that arrive while a Ready is being synced wait
  * in the core's log and go to disk together with the next Ready — one write, one fdatasync.
  *
- * `stop()` is the graceful shutdown of SIGINT/SIGTERM: stop accepting clients, finish the Ready
- * being synced, close the storage (syncing what is queued), then the peer sockets.
+ * `stop()` is the graceful shutdown of SIGINT/SIGTERM, bounded: stop ticking, finish the Ready
+ * being synced and fail the client requests still waiting (they get 504/503 and retry elsewhere),
+ * close the storage, then the HTTP server (every connection, keep-alive ones too) and the peer
+ * sockets.
  */
 import { randomInt } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -162,8 +164,10 @@ export async function startNode(options: NodeProcessOptions): Promise<RunningNod
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(timer);
-      await api.close();
+      // The host first: it finishes the Ready being synced and fails the requests still waiting
+      // (504/503: retry elsewhere), so that closing the API does not wait out their timeouts.
       await host.close();
+      await api.close();
       trace?.close();
       await transport?.stop();
       log.info({ node: options.id }, `node ${options.id} stopped`);
