@@ -50,7 +50,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientOperation } from '../../spec/schemas/client.ts';
 import type { TraceEvent } from '../../spec/schemas/trace-events.ts';
-import { TraceChecker } from '../../traces/checker/checker.ts';
+import { checkTrace } from '../../traces/checker/check.ts';
 import type { CheckReport, LinearizabilityResult, LocatedEvent, Violation } from '../../traces/checker/types.ts';
 import { checkClientHistory } from '../../traces/linearizability/index.ts';
 import { mergeByTs } from '../../traces/merge.ts';
@@ -817,30 +817,20 @@ function isoTime(ts: number): string {
  */
 export async function checkTraceFiles(files: readonly string[], options: { readonly linearizabilityMs?: number } = {}): Promise<TraceCheckResult> {
   const historyErrors: TraceCheckResult['inputErrors'][number][] = [];
-  const checker = new TraceChecker({
-    linearizability: (events) => {
+  // What `figure2 check --merge` does: the per-node files merged by ts, then checkTrace.
+  const merged = mergeByTs(files.map((file) => ({ file, lines: readTraceBatches(createReadStream(file)) })));
+  const outcome = await checkTrace([{ file: files[0] ?? 'merged', lines: merged }], {
+    linearizability: {},
+    linearizabilityChecker: (events) => {
       const checked = checkClientHistory(events, { now: () => performance.now(), deadlineMs: options.linearizabilityMs ?? DEFAULT_LIMITS.linearizabilityMs });
       for (const e of checked.errors) historyErrors.push({ file: e.file, line: e.line, path: '$', message: e.message });
       return checked.result;
     },
   });
-  const inputErrors: TraceCheckResult['inputErrors'][number][] = [];
-  const sources = files.map((file) => ({ file, lines: readTraceBatches(createReadStream(file)) }));
-  for await (const batch of mergeByTs(sources)) {
-    for (const l of batch) {
-      if ('error' in l) {
-        if (inputErrors.length < 20) inputErrors.push({ file: l.file, line: l.line, ...l.error });
-        continue;
-      }
-      if (inputErrors.length > 0) continue;
-      checker.feed({ file: l.file, line: l.line, event: l.event });
-    }
+  if (outcome.kind === 'input-errors') {
+    return { files, events: 0, violations: [], inputErrors: [...outcome.errors], linearizability: { verdict: 'no-history' }, rulesChecked: 0, report: undefined };
   }
-  inputErrors.push(...checker.errors.slice(0, 20));
-  if (inputErrors.length > 0) {
-    return { files, events: 0, violations: [], inputErrors, linearizability: { verdict: 'no-history' }, rulesChecked: 0, report: undefined };
-  }
-  const report = checker.finish();
+  const report = outcome.report;
   return {
     files,
     events: report.events,

@@ -56,13 +56,14 @@ export async function checkTrace(inputs: readonly CheckInput[], options: CheckOp
   for (const input of inputs) {
     for await (const batch of input.lines) {
       for (const item of batch) {
+        // A merged trace interleaves files: a line may name its own.
+        const file = (item as { file?: string }).file ?? input.file;
         if ('error' in item) {
-          if (errors.length < maxInputErrors) errors.push({ file: input.file, line: item.line, ...item.error });
+          if (errors.length < maxInputErrors) errors.push({ file, line: item.line, ...item.error });
           continue;
         }
         if (errors.length > 0) continue; // an unusable trace is not checked further, only read for its errors
-        // A merged trace interleaves files: a line may name its own.
-        checker.feed({ file: (item as { file?: string }).file ?? input.file, line: item.line, event: item.event });
+        checker.feed({ file, line: item.line, event: item.event });
       }
     }
   }
