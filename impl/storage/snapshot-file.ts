@@ -18,6 +18,7 @@ import { crc32c } from './crc32c.ts';
 import { corruption, fsError, StorageError } from './errors.ts';
 import { fsyncDir, writeAll, type StorageFs } from './fs-layer.ts';
 import type { StepHook } from './steps.ts';
+import { withFile } from './wal/scan.ts';
 import { TEMP_SUFFIX } from './wal/segment.ts';
 import { join } from 'node:path';
 
@@ -92,14 +93,7 @@ export function decodeSnapshot(buf: Buffer, path: string): Snapshot {
 
 /** Reads a whole file synchronously through the fs layer. */
 export function readWholeFile(fsys: StorageFs, path: string): Buffer {
-  let fd: number;
-  try {
-    fd = fsys.openSync(path, 'r');
-  } catch (err) {
-    throw fsError(err, { path, action: 'open' });
-  }
-  try {
-    const size = fsys.fstatSync(fd).size;
+  return withFile(fsys, path, (fd, size) => {
     const buf = Buffer.allocUnsafe(size);
     let got = 0;
     while (got < size) {
@@ -108,11 +102,7 @@ export function readWholeFile(fsys: StorageFs, path: string): Buffer {
       got += n;
     }
     return buf.subarray(0, got);
-  } catch (err) {
-    throw fsError(err, { path, action: 'read' });
-  } finally {
-    fsys.closeSync(fd);
-  }
+  });
 }
 
 /** Loads and verifies the snapshot in `dir/name`, which must be at index/term. */

@@ -37,7 +37,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Agent, createServer, request, type OutgoingHttpHeaders } from 'node:http';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,7 +50,7 @@ import { createClientApi, type ClientCommand, type ClientNode } from '../../impl
 import type { KvOutcome } from '../../impl/kv/store.ts';
 import { nodeFs } from '../../impl/storage/fs-layer.ts';
 import { percentile } from '../commands/wal.ts';
-import { formatRate, median } from './harness.ts';
+import { formatRate, isMainModule, median } from './harness.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -260,6 +260,18 @@ interface LoadResult {
  * (PUT of a 100-byte value to the client's own key, with a session) or linearizable reads of
  * those keys.
  */
+/** What a load run itself measured: counts, rate and latency percentiles. */
+function loadFigures(load: LoadResult): Pick<PhaseFigures, 'ok' | 'failed' | 'failures' | 'perSecond' | 'p50Ms' | 'p99Ms'> {
+  return {
+    ok: load.ok,
+    failed: load.failed,
+    failures: load.failures,
+    perSecond: load.ok / load.seconds,
+    p50Ms: percentile(load.latenciesMs, 0.5),
+    p99Ms: percentile(load.latenciesMs, 0.99),
+  };
+}
+
 async function runLoad(spec: { target: Target; kind: 'write' | 'read'; clients: number; seconds: number; session: string }): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: spec.clients, maxFreeSockets: spec.clients });
   const failures: Record<string, number> = {};
@@ -424,12 +436,7 @@ async function measureFloor(server: FloorServer, seconds: number, run: number): 
       const load = await runLoad({ target: floor.target, kind: 'write', clients, seconds, session: `floor-${run}-${clients}` });
       const cpuAfter = cpuSecondsOf(floor.pid);
       figures.set(clients, {
-        ok: load.ok,
-        failed: load.failed,
-        failures: load.failures,
-        perSecond: load.ok / load.seconds,
-        p50Ms: percentile(load.latenciesMs, 0.5),
-        p99Ms: percentile(load.latenciesMs, 0.99),
+        ...loadFigures(load),
         leaderFsyncs: 0,
         leaderFsyncMeanMs: 0,
         followerFsyncs: [],
@@ -575,12 +582,7 @@ async function oneRun(root: string, run: number, options: ClusterBenchOptions, p
         });
         const fsyncs = after.fsyncs - before.fsyncs;
         const figures: PhaseFigures = {
-          ok: load.ok,
-          failed: load.failed,
-          failures: load.failures,
-          perSecond: load.ok / load.seconds,
-          p50Ms: percentile(load.latenciesMs, 0.5),
-          p99Ms: percentile(load.latenciesMs, 0.99),
+          ...loadFigures(load),
           leaderFsyncs: fsyncs,
           leaderFsyncMeanMs: fsyncs === 0 ? 0 : ((after.fsyncSeconds - before.fsyncSeconds) / fsyncs) * 1000,
           followerFsyncs,
@@ -998,22 +1000,12 @@ function formatProfile(p: ProfileSummary): string[] {
   ];
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(SELF);
-  } catch {
-    return false;
-  }
-}
-
 function flagValue(args: readonly string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
   return i < 0 ? undefined : args[i + 1];
 }
 
-if (isMainModule()) {
+if (isMainModule(import.meta.url)) {
   const args = process.argv.slice(2);
   const floorServer = flagValue(args, '--child-floor');
   if (floorServer !== undefined) {

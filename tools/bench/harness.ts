@@ -4,6 +4,8 @@
  * (or a busy one) stay comparable. Wall-clock time via performance.now(): benchmarks live in
  * tools/, never in spec/ or impl/core/.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 export interface Workload {
   readonly name: string;
   /** What one unit of work is ("event", "step"), for the report. */
@@ -57,4 +59,15 @@ export function formatRate(perSecond: number): string {
   if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} M`;
   if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)} k`;
   return perSecond.toFixed(1);
+}
+
+/** True when the module at `moduleUrl` (its `import.meta.url`) is the script node was started with. */
+export function isMainModule(moduleUrl: string): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
 }

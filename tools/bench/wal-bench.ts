@@ -19,11 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { realpathSync } from 'node:fs';
 import { FileStorage } from '../../impl/storage/file-storage.ts';
 import { nodeFs, type StorageFs } from '../../impl/storage/fs-layer.ts';
 import { percentile } from '../commands/wal.ts';
-import { median } from './harness.ts';
+import { isMainModule, median } from './harness.ts';
 
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
@@ -202,17 +201,7 @@ export async function walBenchLines(options: { readonly runs: number }): Promise
   }
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  if (entry === undefined) return false;
-  try {
-    return realpathSync(entry) === realpathSync(SELF);
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) {
+if (isMainModule(import.meta.url)) {
   const args = process.argv.slice(2);
   if (args[0] === '--child-recover' && args[1] !== undefined) {
     await childRecover(args[1]);
