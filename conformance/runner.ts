@@ -8,7 +8,8 @@
  * failure is shrunk, replayed once more to write its trace, and reported with the seed and the path
  * that `figure2 conform --seed S --path P` replays exactly.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as fc from 'fast-check';
 import type { RaftNode, RaftNodeOptions } from '../impl/core/raft-node.ts';
@@ -22,6 +23,7 @@ import { BUGGY_CORES } from './buggy-cores.ts';
 import { commandArbitrary, type CommandKind, type ConformanceCommand, type Harness } from './commands/index.ts';
 import { CutFailure, type ClusterUnderTest } from './cut.ts';
 import { ConformanceModel } from './model.ts';
+import type { ConformanceTarget } from './realtime/target.ts';
 import { drawSwarm, type SwarmOptions } from './swarm.ts';
 
 export type NodeFactory = (config: Config, options: RaftNodeOptions) => RaftNode;
@@ -50,6 +52,24 @@ export interface ConformanceOptions {
   readonly livenessTicks?: number | undefined;
   /** Where failing traces are written (default: no file). */
   readonly traceDir?: string | undefined;
+  /**
+   * A third-party implementation to test instead of the reference core on the simulator
+   * (conformance/realtime/targets.ts). It runs in real time: shrinking gets `shrinkSeconds` of wall
+   * clock, and each shrunk failure is replayed `replays` times to say how reproducible it is.
+   */
+  readonly target?: ConformanceTarget | undefined;
+  /** A target's wall-clock milliseconds per tick (default: the target's); its timers scale with it. */
+  readonly tickMs?: number | undefined;
+  /** Wall-clock budget for shrinking one failure (default: the target's; unlimited on the simulator). */
+  readonly shrinkSeconds?: number | undefined;
+  /** Replays of each shrunk failure (default: 3 for a target, 1 on the simulator, which is deterministic). */
+  readonly replays?: number | undefined;
+  /**
+   * Rules whose violations do not stop a run (they are still counted, in `ignored`): for triaging
+   * an implementation with a known defect that would otherwise end every run before anything else
+   * is exercised. Later violations may be its consequences; the report says which were ignored.
+   */
+  readonly ignoreRules?: readonly string[] | undefined;
   readonly onProgress?: ((p: ConformanceProgress) => void) | undefined;
 }
 
@@ -69,6 +89,10 @@ export interface ConformanceFailure {
   readonly commands: readonly string[];
   readonly violation: { readonly rule: string; readonly message: string };
   readonly tracePath?: string | undefined;
+  /** Replays of the shrunk scenario that failed with the same rule, out of how many. */
+  readonly reproduced: { readonly same: number; readonly of: number };
+  /** Shrinking stopped at its time budget: a shorter scenario may exist. */
+  readonly shrinkInterrupted: boolean;
 }
 
 export interface RuleTally {
@@ -85,6 +109,8 @@ export interface RuleTally {
 export interface ConformanceResult {
   readonly ok: boolean;
   readonly seed: number;
+  /** What was tested: the reference core (or a buggy one) on the simulator, or a target's name. */
+  readonly subject: string;
   readonly runs: number;
   /** Commands executed by the runs themselves (not counting shrinking). */
   commands: number;
@@ -96,6 +122,8 @@ export interface ConformanceResult {
   readonly coverage: RuleTally[];
   readonly linearizability: { linearizable: number; unknown: number; notLinearizable: number };
   readonly failures: ConformanceFailure[];
+  /** Violations of `ignoreRules` seen (they did not stop their runs), by rule. */
+  readonly ignored: Record<string, number>;
   seconds: number;
 }
 
@@ -118,7 +146,6 @@ const SEED_MAX = 0x7fffffff;
 /** One execution of a command list: the cut, the online checker, the model. */
 class Execution implements Harness {
   readonly cut: ClusterUnderTest;
-  readonly sim: SimClusterAdapter;
   readonly checker = new TraceChecker();
   readonly events: TraceEvent[] = [];
   readonly clientEvents: LocatedEvent[] = [];
@@ -131,8 +158,34 @@ class Execution implements Harness {
     nodeFactory: NodeFactory | undefined,
     /** Where this execution's counts go: the campaign's result for a run, a scratch one while shrinking. */
     private readonly result: ConformanceResult,
+    target: ConformanceTarget | undefined,
+    /** False when recording: events are collected, nothing is checked. */
+    private readonly online = true,
+    private readonly ignoreRules: ReadonlySet<string> = new Set(),
+    tickMs?: number,
   ) {
-    this.sim = new SimClusterAdapter({
+    this.cut = target === undefined ? Execution.simulated(seed, swarm, nodeFactory) : Execution.realtime(seed, swarm, target, tickMs ?? target.defaults.tickMs);
+  }
+
+  /** A target's cluster, in real time, with the swarm's sizes, timers and background faults. */
+  private static realtime(seed: number, swarm: SwarmOptions, target: ConformanceTarget, tickMs: number): ClusterUnderTest {
+    return target.create({
+      seed,
+      nodes: swarm.nodes,
+      clients: swarm.clients,
+      keys: swarm.keys,
+      tickMs,
+      electionTimeoutTicks: { min: swarm.electionTimeoutTicksMin, max: swarm.electionTimeoutTicksMax },
+      heartbeatIntervalTicks: swarm.heartbeatIntervalTicks,
+      lossProbability: swarm.lossProbability,
+      duplicateProbability: swarm.duplicateProbability,
+      reorderProbability: swarm.reorderProbability,
+      dataDir: mkdtempSync(join(tmpdir(), `figure2-${target.id}-`)),
+    });
+  }
+
+  private static simulated(seed: number, swarm: SwarmOptions, nodeFactory: NodeFactory | undefined): ClusterUnderTest {
+    return new SimClusterAdapter({
       seed,
       nodes: swarm.nodes,
       raft: {
@@ -163,7 +216,6 @@ class Execution implements Harness {
       },
       ...(nodeFactory === undefined ? {} : { nodeFactory }),
     });
-    this.cut = this.sim;
   }
 
   async start(): Promise<void> {
@@ -179,6 +231,10 @@ class Execution implements Harness {
     this.ingest(model);
   }
 
+  ignores(rule: string): boolean {
+    return this.ignoreRules.has(rule);
+  }
+
   /** New events → the checker (online) and the model; throws on the first violation. */
   ingest(model: ConformanceModel = this.model): void {
     const events = this.cut.collectEvents();
@@ -191,7 +247,8 @@ class Execution implements Harness {
     this.result.events += events.length;
     model.observe(events);
     model.view = this.cut.view();
-    const v = this.checker.violationsSoFar()[0];
+    if (!this.online) return;
+    const v = this.checker.violationsSoFar().find((x) => !this.ignoreRules.has(x.rule));
     if (v !== undefined) throw new ConformanceViolation(v.rule, `${v.message} (event ${v.at.line})`);
     const e = this.checker.errors[0];
     if (e !== undefined) throw new ConformanceViolation('trace', `event ${e.line}: ${e.message}`);
@@ -222,6 +279,7 @@ class Execution implements Harness {
     if (this.model.outcomes.ok - okBefore < keys.length) {
       throw new ConformanceViolation('liveness', `after healing, ${keys.length - (this.model.outcomes.ok - okBefore)} of the reads of ${keys.join(', ')} failed`);
     }
+    if (!this.online) return;
     const report = this.checker.finish();
     for (const c of report.coverage) {
       let tally = this.result.coverage.find((t) => t.rule === c.rule);
@@ -257,11 +315,19 @@ interface ReplayFlags {
   readonly commandsMax: number;
   readonly nodes: number | undefined;
   readonly coreId: string | undefined;
+  readonly targetId: string | undefined;
+  readonly tickMs: number | undefined;
 }
 
 function encodePath(flags: ReplayFlags, fcPath: string, counterexample: unknown): string {
   const m = /replayPath="([^"]*)"/.exec(String(counterexample));
-  const head = [`c${flags.commandsMax}`, ...(flags.nodes === undefined ? [] : [`n${flags.nodes}`]), ...(flags.coreId === undefined ? [] : [`core=${flags.coreId}`])].join(',');
+  const head = [
+    `c${flags.commandsMax}`,
+    ...(flags.nodes === undefined ? [] : [`n${flags.nodes}`]),
+    ...(flags.coreId === undefined ? [] : [`core=${flags.coreId}`]),
+    ...(flags.targetId === undefined ? [] : [`target=${flags.targetId}`]),
+    ...(flags.tickMs === undefined ? [] : [`ms${flags.tickMs}`]),
+  ].join(',');
   return `${head}~${fcPath}${m?.[1] === undefined || m[1] === '' ? '' : `@${m[1]}`}`;
 }
 
@@ -278,14 +344,16 @@ export class ReplayError extends Error {
 
 export function decodePath(text: string): DecodedPath {
   const tilde = text.indexOf('~');
-  const flags: { commandsMax?: number; nodes?: number; coreId?: string } = {};
+  const flags: { commandsMax?: number; nodes?: number; coreId?: string; targetId?: string; tickMs?: number } = {};
   if (tilde >= 0) {
     for (const part of text.slice(0, tilde).split(',')) {
-      const m = /^(?:c(\d+)|n(\d+)|core=([a-z0-9-]+))$/.exec(part);
-      if (m === null) throw new ReplayError(`--path ${text}: unknown flag "${part}" before "~" (expected c<commands>, n<nodes> or core=<id>)`);
+      const m = /^(?:c(\d+)|n(\d+)|core=([a-z0-9-]+)|target=([a-z0-9-]+)|ms(\d+))$/.exec(part);
+      if (m === null) throw new ReplayError(`--path ${text}: unknown flag "${part}" before "~" (expected c<commands>, n<nodes>, core=<id>, target=<id> or ms<tick ms>)`);
       if (m[1] !== undefined) flags.commandsMax = Number(m[1]);
       if (m[2] !== undefined) flags.nodes = Number(m[2]);
       if (m[3] !== undefined) flags.coreId = m[3];
+      if (m[4] !== undefined) flags.targetId = m[4];
+      if (m[5] !== undefined) flags.tickMs = Number(m[5]);
     }
   }
   const rest = text.slice(tilde + 1);
@@ -297,7 +365,14 @@ export function decodePath(text: string): DecodedPath {
 /** The flags a replay runs with: the path's, which explicit options must not contradict. */
 function replayFlags(options: ConformanceOptions, decoded: DecodedPath | undefined): ReplayFlags {
   const coreId = options.coreId === 'reference' ? undefined : options.coreId;
-  const given: ReplayFlags = { commandsMax: options.commandsMax ?? DEFAULT_COMMANDS_MAX, nodes: options.nodes, coreId };
+  const targetId = options.target?.id;
+  const given: ReplayFlags = {
+    commandsMax: options.commandsMax ?? options.target?.defaults.commandsMax ?? DEFAULT_COMMANDS_MAX,
+    nodes: options.nodes,
+    coreId,
+    targetId,
+    tickMs: options.target === undefined ? undefined : (options.tickMs ?? options.target.defaults.tickMs),
+  };
   if (decoded === undefined) return given;
   const recorded = decoded.flags;
   const clash = (name: string, mine: unknown, theirs: unknown): void => {
@@ -308,10 +383,24 @@ function replayFlags(options: ConformanceOptions, decoded: DecodedPath | undefin
   clash('--commands', options.commandsMax, recorded.commandsMax);
   clash('--nodes', options.nodes, recorded.nodes);
   clash('--core', coreId, recorded.coreId);
+  clash('--target', targetId, recorded.targetId);
+  clash('--tick-ms', options.tickMs, recorded.tickMs);
   if (recorded.coreId !== undefined && coreId === undefined) {
     throw new ReplayError(`--path was recorded against core ${recorded.coreId}; replay it with --core ${recorded.coreId}`);
   }
-  return { commandsMax: recorded.commandsMax ?? given.commandsMax, nodes: recorded.nodes ?? given.nodes, coreId: recorded.coreId ?? given.coreId };
+  if (recorded.targetId !== undefined && targetId === undefined) {
+    throw new ReplayError(`--path was recorded against target ${recorded.targetId}; replay it with --target ${recorded.targetId}`);
+  }
+  if (recorded.targetId === undefined && targetId !== undefined) {
+    throw new ReplayError(`--path was recorded on the simulator, not against target ${targetId}; drop --target to replay it`);
+  }
+  return {
+    commandsMax: recorded.commandsMax ?? given.commandsMax,
+    nodes: recorded.nodes ?? given.nodes,
+    coreId: recorded.coreId ?? given.coreId,
+    targetId,
+    tickMs: recorded.tickMs ?? given.tickMs,
+  };
 }
 
 /** The run seeds of a campaign (or its shard). */
@@ -324,10 +413,11 @@ export function campaignSeeds(seed: number, runs: number, shard?: { readonly ind
   return seeds;
 }
 
-function emptyResult(seed: number, runs: number): ConformanceResult {
+function emptyResult(seed: number, runs: number, subject = ''): ConformanceResult {
   return {
     ok: true,
     seed,
+    subject,
     runs,
     commands: 0,
     shrinkExecutions: 0,
@@ -336,6 +426,7 @@ function emptyResult(seed: number, runs: number): ConformanceResult {
     coverage: [],
     linearizability: { linearizable: 0, unknown: 0, notLinearizable: 0 },
     failures: [],
+    ignored: {},
     seconds: 0,
   };
 }
@@ -344,9 +435,11 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const started = performance.now();
   const decoded = options.path === undefined ? undefined : decodePath(options.path);
   const flags = replayFlags(options, decoded);
+  if (options.target !== undefined && flags.coreId !== undefined) throw new ReplayError(`--core and --target exclude each other: a core runs on the simulator, a target is someone else's implementation`);
   const factory = options.nodeFactory ?? coreFactory(flags.coreId);
   const seeds = decoded === undefined ? campaignSeeds(options.seed, options.runs, options.shard) : [options.seed];
-  const result = emptyResult(options.seed, seeds.length);
+  const subject = options.target?.name ?? `${flags.coreId ?? 'reference'} core on the simulator`;
+  const result = emptyResult(options.seed, seeds.length, subject);
   let done = 0;
   for (const seed of seeds) {
     const failure = await runOne(seed, { options, flags, decoded, factory }, result);
@@ -380,31 +473,69 @@ interface RunPlan {
   readonly decoded: DecodedPath | undefined;
 }
 
-/** One fast-check property per run: its swarm, its command list, the execution, the liveness phase. */
-function property(seed: number, plan: RunPlan, sinkFor: () => ConformanceResult, replayPath: string | undefined, last: { exec?: Execution }) {
+/**
+ * Executions of a property: the latest, and the latest that failed (its trace is the failure's).
+ * `shrinkUntil`: once the first failure is found, the wall-clock time after which shrinking stops
+ * (every later candidate is skipped, so fast-check keeps the shortest failure found so far).
+ */
+interface Executions {
+  exec?: Execution;
+  failing?: Execution;
+  shrinkMs?: number | undefined;
+  shrinkUntil?: number;
+  shrinkInterrupted?: boolean;
+}
+
+/** The run's swarm; a target's unsupported commands weigh 0. */
+function swarmFor(seed: number, plan: Pick<RunPlan, 'flags' | 'options'>): SwarmOptions {
   const swarm = drawSwarm(seed, { nodes: plan.flags.nodes });
+  const unsupported = plan.options.target?.unsupported ?? [];
+  if (unsupported.length === 0) return swarm;
+  const weights = { ...swarm.weights };
+  for (const kind of unsupported) {
+    const key = kind === 'isolate-leader' ? 'isolateLeader' : kind === 'partition-one-way' ? 'partition' : kind;
+    if (key in weights) weights[key as keyof typeof weights] = 0;
+  }
+  return { ...swarm, weights };
+}
+
+/** One fast-check property per run: its swarm, its command list, the execution, the liveness phase. */
+function property(seed: number, plan: RunPlan, sinkFor: () => ConformanceResult, replayPath: string | undefined, last: Executions) {
+  const swarm = swarmFor(seed, plan);
   const commands = fc.commands([commandArbitrary(swarm.weights, MAX_TICK_STEP)], {
     maxCommands: plan.flags.commandsMax,
     size: 'max',
     ...(replayPath === undefined ? {} : { replayPath }),
   });
   return fc.asyncProperty(commands, async (cmds) => {
-    const exec = new Execution(seed, swarm, plan.factory, sinkFor());
+    if (last.shrinkUntil !== undefined && performance.now() > last.shrinkUntil) {
+      last.shrinkInterrupted = true;
+      fc.pre(false);
+    }
+    const sink = sinkFor();
+    const exec = new Execution(seed, swarm, plan.factory, sink, plan.options.target, true, new Set(plan.options.ignoreRules ?? []), plan.flags.tickMs);
     last.exec = exec;
     try {
       await exec.start();
       await fc.asyncModelRun(() => ({ model: exec.model, real: exec }), cmds);
-      await exec.finish(plan.options.livenessTicks ?? DEFAULT_LIVENESS_TICKS);
+      await exec.finish(plan.options.livenessTicks ?? plan.options.target?.defaults.livenessTicks ?? DEFAULT_LIVENESS_TICKS);
     } catch (err) {
+      last.failing = exec;
+      if (last.shrinkMs !== undefined) last.shrinkUntil ??= performance.now() + last.shrinkMs;
       if (err instanceof CutFailure) throw new ConformanceViolation(err.rule, err.message.replace(`${err.rule}: `, ''));
       throw err;
+    } finally {
+      // A real-time cluster holds processes and directories; the simulator holds nothing.
+      await exec.cut.stop();
+      for (const v of exec.checker.violationsSoFar()) if (exec.ignores(v.rule)) sink.ignored[v.rule] = (sink.ignored[v.rule] ?? 0) + 1;
     }
   });
 }
 
 async function runOne(seed: number, plan: RunPlan, result: ConformanceResult): Promise<ConformanceFailure | undefined> {
   const given = plan.decoded;
-  const last: { exec?: Execution } = {};
+  const shrinkSeconds = plan.options.shrinkSeconds ?? plan.options.target?.defaults.shrinkSeconds;
+  const last: Executions = { shrinkMs: shrinkSeconds === undefined ? undefined : shrinkSeconds * 1000 };
   // The first execution is the run itself and counts; later ones are shrinking and count apart.
   let executions = 0;
   const sinkFor = (): ConformanceResult => {
@@ -419,33 +550,94 @@ async function runOne(seed: number, plan: RunPlan, result: ConformanceResult): P
   });
   if (!details.failed) return undefined;
   const path = encodePath(plan.flags, details.counterexamplePath ?? '', (details.counterexample as readonly unknown[] | null)?.[0]);
-  // Replay the shrunk counterexample once more: its resolved commands and its trace.
+  const shrunk = violationOf(details.errorInstance);
+  // Replay the shrunk counterexample: its resolved commands and its trace, and — for a real-time
+  // target, whose timing the seed does not fix — how often it fails the same way.
   const decoded = decodePath(path);
-  const replay: { exec?: Execution } = {};
-  const again = await fc.check(property(seed, plan, () => emptyResult(seed, 1), decoded.replayPath, replay), {
-    seed,
-    numRuns: 1,
-    path: decoded.path,
-    endOnFailure: true,
-  });
-  const err = (again.failed ? again.errorInstance : details.errorInstance) as unknown;
-  const violation =
-    err instanceof ConformanceViolation ? { rule: err.rule, message: err.detail } : { rule: 'error', message: err instanceof Error ? err.message : String(err) };
+  const replays = Math.max(1, plan.options.replays ?? (plan.options.target === undefined ? 1 : 3));
+  let same = 0;
+  let first: { violation: ConformanceFailure['violation']; exec: Executions } | undefined;
+  for (let i = 0; i < replays; i++) {
+    const replay: Executions = {};
+    const again = await fc.check(property(seed, plan, () => emptyResult(seed, 1), decoded.replayPath, replay), {
+      seed,
+      numRuns: 1,
+      path: decoded.path,
+      endOnFailure: true,
+    });
+    const v = again.failed ? violationOf(again.errorInstance) : undefined;
+    if (v !== undefined && v.rule === shrunk.rule) same++;
+    if (v !== undefined && (first === undefined || (v.rule === shrunk.rule && first.violation.rule !== shrunk.rule))) first = { violation: v, exec: replay };
+  }
+  // The simulator is deterministic: its replay's violation is the failure. A target's is the shrunk run's.
+  const violation = plan.options.target === undefined ? (first?.violation ?? shrunk) : shrunk;
+  const exec = first?.exec.failing ?? last.failing ?? last.exec;
   let tracePath: string | undefined;
-  const exec = replay.exec ?? last.exec;
   if (plan.options.traceDir !== undefined && exec !== undefined) {
     mkdirSync(plan.options.traceDir, { recursive: true });
-    tracePath = join(plan.options.traceDir, `conform-seed-${seed}.ndjson`);
+    tracePath = join(plan.options.traceDir, `conform-${plan.flags.targetId === undefined ? '' : `${plan.flags.targetId}-`}seed-${seed}.ndjson`);
     writeFileSync(tracePath, exec.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
   }
+  const flags = [...(plan.flags.targetId === undefined ? [] : [`--target ${plan.flags.targetId}`]), ...(plan.flags.coreId === undefined ? [] : [`--core ${plan.flags.coreId}`])];
   return {
     seed,
     path,
-    replay: `figure2 conform --seed ${seed} --path '${path}'${plan.flags.coreId === undefined ? '' : ` --core ${plan.flags.coreId}`}`,
+    replay: `figure2 conform --seed ${seed} --path '${path}'${flags.map((f) => ` ${f}`).join('')}`,
     commands: exec?.log ?? [],
     violation,
     ...(tracePath === undefined ? {} : { tracePath }),
+    reproduced: { same, of: replays },
+    shrinkInterrupted: last.shrinkInterrupted === true,
   };
+}
+
+function violationOf(err: unknown): ConformanceFailure['violation'] {
+  return err instanceof ConformanceViolation ? { rule: err.rule, message: err.detail } : { rule: 'error', message: err instanceof Error ? err.message : String(err) };
+}
+
+export interface RecordOptions {
+  readonly target: ConformanceTarget;
+  readonly seed: number;
+  readonly nodes?: number | undefined;
+  readonly commandsMax?: number | undefined;
+  readonly livenessTicks?: number | undefined;
+  readonly tickMs?: number | undefined;
+}
+
+export interface RecordResult {
+  readonly events: readonly TraceEvent[];
+  /** The commands run, as resolved. */
+  readonly commands: readonly string[];
+  /** What stopped the run early (the liveness phase failing, a crash of the target), if anything. */
+  readonly stoppedBy: string | undefined;
+  readonly seconds: number;
+}
+
+/**
+ * `figure2 record`: one run of the suite's commands against a target — the same seeded command
+ * list, faults and liveness phase as `conform` — with nothing checked: every event is kept, for
+ * `figure2 check` (or any other checker) to judge.
+ */
+export async function recordRun(options: RecordOptions): Promise<RecordResult> {
+  const started = performance.now();
+  const tickMs = options.tickMs ?? options.target.defaults.tickMs;
+  const flags: ReplayFlags = { commandsMax: options.commandsMax ?? options.target.defaults.commandsMax, nodes: options.nodes, coreId: undefined, targetId: options.target.id, tickMs };
+  const swarm = swarmFor(options.seed, { flags, options: { seed: options.seed, runs: 1, target: options.target } });
+  const [cmds] = fc.sample(fc.commands([commandArbitrary(swarm.weights, MAX_TICK_STEP)], { maxCommands: flags.commandsMax, size: 'max' }), { seed: options.seed, numRuns: 1 });
+  const exec = new Execution(options.seed, swarm, undefined, emptyResult(options.seed, 1), options.target, false, new Set(), tickMs);
+  let stoppedBy: string | undefined;
+  try {
+    await exec.start();
+    await fc.asyncModelRun(() => ({ model: exec.model, real: exec }), cmds ?? []);
+    await exec.finish(options.livenessTicks ?? options.target.defaults.livenessTicks);
+  } catch (err) {
+    stoppedBy = err instanceof Error ? err.message : String(err);
+  } finally {
+    await exec.cut.stop();
+    // What the cluster said while stopping (the last events of the run).
+    if (exec.model !== undefined) exec.ingest();
+  }
+  return { events: exec.events, commands: exec.log, stoppedBy, seconds: (performance.now() - started) / 1000 };
 }
 
 export type { CommandKind };

@@ -17,6 +17,7 @@ import { registerCheck } from './commands/check.ts';
 import { registerConform } from './commands/conform.ts';
 import { registerExplore } from './commands/explore.ts';
 import { registerNode } from './commands/node.ts';
+import { registerRecord } from './commands/record.ts';
 import { registerRules } from './commands/rules.ts';
 import { registerSchema } from './commands/schema.ts';
 import { registerSimulate } from './commands/simulate.ts';
@@ -52,6 +53,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerSimulate(program, io, setExit);
   registerCheck(program, io, setExit);
   registerConform(program, io, setExit);
+  registerRecord(program, io, setExit);
   registerNode(program, io, setExit);
   registerCluster(program, io, setExit);
   registerWal(program, io, setExit);
