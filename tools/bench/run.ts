@@ -11,7 +11,7 @@
  *   step), against the statechart steps alone.
  *
  * Flags: --runs N (default 5), --json, --only SECTIONS (comma-separated: spec, sim, check, conform,
- * wal; all by default). The WAL section (wal-bench.ts) measures appends against a raw
+ * wal, target; all by default). The target section (target-bench.ts) measures the liferaft target. The WAL section (wal-bench.ts) measures appends against a raw
  * write + fdatasync loop on the same disk, and recovery times.
  */
 import { createReadStream } from 'node:fs';
@@ -28,6 +28,7 @@ import { formatRate, measure, type Measurement, type Workload } from './harness.
 import { checkBenchRows, corpusBenchLines } from './check-bench.ts';
 import { conformBenchLines } from './conform-bench.ts';
 import { simBenchRows } from './sim-bench.ts';
+import { targetBenchLines } from './target-bench.ts';
 import { walBenchLines } from './wal-bench.ts';
 
 const args = process.argv.slice(2);
@@ -35,7 +36,7 @@ const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
 const asJson = args.includes('--json');
 /** `--only wal,conform`: run just those sections (spec, sim, check, conform, wal); all by default. */
 const onlyArg = args.indexOf('--only') >= 0 ? (args[args.indexOf('--only') + 1] ?? '') : '';
-const SECTIONS = ['spec', 'sim', 'check', 'conform', 'wal'] as const;
+const SECTIONS = ['spec', 'sim', 'check', 'conform', 'wal', 'target'] as const;
 const only = new Set(onlyArg === '' ? SECTIONS : onlyArg.split(','));
 for (const name of only) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only ${onlyArg}: unknown section ${name} (sections: ${SECTIONS.join(', ')})`);
 const wants = (section: (typeof SECTIONS)[number]): boolean => only.has(section);
@@ -160,8 +161,9 @@ async function main(): Promise<void> {
     const corpusLines = wants('check') ? await corpusBenchLines({ runs: Math.min(runs, 3) }) : [];
     const conformLines = wants('conform') ? await conformBenchLines({ runs: Math.min(runs, 3) }) : [];
     const walLines = wants('wal') ? await walBenchLines({ runs: Math.min(runs, 3) }) : [];
+    const targetLines = wants('target') ? await targetBenchLines() : [];
     if (asJson) {
-      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows, corpus: corpusLines, conform: conformLines, wal: walLines }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows, corpus: corpusLines, conform: conformLines, wal: walLines, target: targetLines }, null, 2)}\n`);
       return;
     }
     const lines = [
@@ -180,7 +182,7 @@ async function main(): Promise<void> {
         `    baseline ${r.baseline.name}: ${formatRate(r.baseline.medianPerSecond)} ${r.baseline.unit}/s   ratio ${r.ratio.toFixed(3)}× (checking costs ${(1 / r.ratio).toFixed(2)}× the floor)`,
       );
     }
-    lines.push(...corpusLines, ...conformLines, ...walLines);
+    lines.push(...corpusLines, ...conformLines, ...walLines, ...targetLines);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
