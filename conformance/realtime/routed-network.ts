@@ -22,6 +22,12 @@ export interface RoutedNetworkOptions {
   /** Probability that a message is held back by up to `reorderDelayMsMax` more (overtaken by later ones). */
   readonly reorderProbability?: number | undefined;
   readonly reorderDelayMsMax?: number | undefined;
+  /**
+   * Keep each link's messages in send order, as one TCP connection does: a message is never due
+   * before the one sent ahead of it on the same link, except when held back by a reorder draw or
+   * shuffled by the suite. For targets whose transport is TCP (PySyncObj); liferaft's is the adapter's.
+   */
+  readonly fifoLinks?: boolean | undefined;
 }
 
 export interface Routed<P> {
@@ -55,6 +61,8 @@ export class RoutedNetwork<P> {
   /** Blocked directed links, `from→to`. */
   private readonly blocked = new Set<string>();
   private closed = false;
+  /** Per link `from→to`: the due time of the last message sent on it (fifoLinks). */
+  private readonly lastDue = new Map<string, number>();
   /** Counters for the report. */
   readonly counts = { sent: 0, delivered: 0, lost: 0, duplicated: 0, blocked: 0 };
   readonly control: NetworkControl;
@@ -89,14 +97,14 @@ export class RoutedNetwork<P> {
   send(from: NodeId, to: NodeId, payload: P): void {
     if (this.closed) return;
     this.counts.sent++;
-    const message: Routed<P> = { seq: ++this.seq, from, to, payload, dueAt: performance.now() + this.delay() };
+    const message: Routed<P> = { seq: ++this.seq, from, to, payload, dueAt: this.dueTime(from, to) };
     const why = this.unreachable(from, to);
     if (why !== undefined) return this.lose(message, why);
     if (this.prng.chance(this.options.lossProbability ?? 0)) return this.lose(message, 'lost (random loss)');
     this.enqueue(message);
     if (this.prng.chance(this.options.duplicateProbability ?? 0)) {
       this.counts.duplicated++;
-      this.enqueue({ ...message, seq: ++this.seq, dueAt: performance.now() + this.delay() });
+      this.enqueue({ ...message, seq: ++this.seq, dueAt: this.dueTime(from, to) });
     }
   }
 
@@ -142,11 +150,18 @@ export class RoutedNetwork<P> {
     return undefined;
   }
 
-  private delay(): number {
+  /** When a message sent now on from→to is due: a seeded delay, kept in link order with fifoLinks. */
+  private dueTime(from: NodeId, to: NodeId): number {
     const { min, max } = this.options.delayMs ?? DEFAULT_DELAY;
-    const base = this.prng.int(min, max);
-    const held = this.prng.chance(this.options.reorderProbability ?? 0) ? this.prng.int(1, this.options.reorderDelayMsMax ?? 20) : 0;
-    return base + held;
+    const now = performance.now();
+    let due = now + this.prng.int(min, max);
+    const held = this.prng.chance(this.options.reorderProbability ?? 0);
+    if (this.options.fifoLinks === true && !held) {
+      const link = `${from}→${to}`;
+      due = Math.max(due, this.lastDue.get(link) ?? 0);
+      this.lastDue.set(link, due);
+    }
+    return held ? due + this.prng.int(1, this.options.reorderDelayMsMax ?? 20) : due;
   }
 
   private enqueue(message: Routed<P>): void {

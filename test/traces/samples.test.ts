@@ -61,7 +61,11 @@ function filesUnder(dir: string): string[] {
 
 describe('the sample manifest', () => {
   it('lists every sample file, and every listed file exists', () => {
-    const onDisk = filesUnder(SAMPLES).filter((f) => f.endsWith('.ndjson')).sort();
+    // third-party/ holds prefixes of real runs of other implementations, which break several rules
+    // at once: each is named after its finding's rule and held to it by third-party-samples.test.ts.
+    const onDisk = filesUnder(SAMPLES)
+      .filter((f) => f.endsWith('.ndjson') && !f.startsWith('third-party/'))
+      .sort();
     expect(manifest.samples.map((s) => s.file).sort()).toEqual(onDisk);
     expect(new Set(manifest.samples.map((s) => s.file)).size).toBe(manifest.samples.length);
   });

@@ -19,6 +19,7 @@
  */
 import { RULES, ruleById, satisfiedNeeds, type RuleId, type TraceNeed } from '../../spec/rules.ts';
 import type { Message } from '../../spec/schemas/messages.ts';
+import type { CorrelationId } from '../../spec/schemas/primitives.ts';
 import type { LogEntry, NodeState, TraceEvent, TraceEventOf } from '../../spec/schemas/trace-events.ts';
 import { isAtLeastAsUpToDate, lastLogIndex, lastLogTerm, logMatches, termAt } from '../../spec/statechart/log.ts';
 import { NodeMirror, type PendingRequest } from './mirror.ts';
@@ -92,6 +93,8 @@ export class TraceChecker {
   private readonly nodes = new Map<string, NodeMirror>();
   private cluster: readonly string[] | undefined;
   private readonly present = new Set<TraceNeed>();
+  /** A successful AppendEntriesResponse without matchIndex was seen: L-4's majority count cannot be proven. */
+  private successWithoutMatchIndex = false;
   private events = 0;
   private readonly files = new Set<string>();
   /** Per rule, per evidence key: how many checks ran. */
@@ -421,7 +424,7 @@ export class TraceChecker {
         if (msg.preVote !== true) this.checkCandidatePersisted(m, msg.term, at);
         return;
       case 'RequestVoteResponse':
-        if (msg.preVote !== true) this.answerVote(m, e.to, msg.term, msg.voteGranted, at);
+        if (msg.preVote !== true) this.answerVote(m, e.to, msg.term, msg.voteGranted, at, msg.inReplyTo);
         return;
       case 'AppendEntries':
         if (isHeartbeat(msg)) {
@@ -431,13 +434,13 @@ export class TraceChecker {
         this.claimLeadership(m.id, msg.term, at);
         return;
       case 'AppendEntriesResponse':
-        if (!isHeartbeat(msg)) this.answerAppend(m, e.to, msg.term, msg.success, msg.matchIndex, at);
+        if (!isHeartbeat(msg)) this.answerAppend(m, e.to, msg.term, msg.success, msg.matchIndex, at, msg.inReplyTo);
         return;
       case 'InstallSnapshot':
         this.claimLeadership(m.id, msg.term, at);
         return;
       case 'InstallSnapshotResponse':
-        this.answerSnapshot(m, e.to, msg.term, at);
+        this.answerSnapshot(m, e.to, msg.term, at, msg.inReplyTo);
         return;
       case 'TimeoutNow':
         return;
@@ -454,13 +457,15 @@ export class TraceChecker {
   }
 
   /** RV-1, RV-2, ALL-2 and P-1 on a vote answer. */
-  private answerVote(m: NodeMirror, candidate: string, term: number, granted: boolean, at: LocatedEvent): void {
+  private answerVote(m: NodeMirror, candidate: string, term: number, granted: boolean, at: LocatedEvent, inReplyTo: CorrelationId | undefined): void {
     // Answers come in the order requests were handled (FIFO) — except that a RequestVote of a later
     // term may have been ignored outright (§4.2.3): it can only have been answered with that later
     // term, so requests of a term above this answer's are skipped (they were never answered).
     const queue = m.pendingFor(`RV>${candidate}`);
-    const k = queue.findIndex((r) => r.term <= term);
-    const request = k < 0 ? undefined : queue.splice(0, k + 1)[k];
+    const request = takeAnswered(queue, inReplyTo, () => {
+      const k = queue.findIndex((r) => r.term <= term);
+      return k < 0 ? undefined : queue.splice(0, k + 1)[k];
+    });
     if (request !== undefined) {
       this.checkAnswerTerm(m, request, term, at);
       this.check('RV-1', N.recvSend, !(request.stale && granted), () =>
@@ -497,8 +502,9 @@ export class TraceChecker {
   }
 
   /** AE-1, AE-2, ALL-2 and P-1 on an AppendEntries answer. */
-  private answerAppend(m: NodeMirror, leader: string, term: number, success: boolean, matchIndex: number | undefined, at: LocatedEvent): void {
-    const request = m.pendingFor(`AE>${leader}`).shift();
+  private answerAppend(m: NodeMirror, leader: string, term: number, success: boolean, matchIndex: number | undefined, at: LocatedEvent, inReplyTo: CorrelationId | undefined): void {
+    const queue = m.pendingFor(`AE>${leader}`);
+    const request = takeAnswered(queue, inReplyTo, () => queue.shift());
     if (request !== undefined) {
       this.checkAnswerTerm(m, request, term, at);
       this.check('AE-1', N.recvSend, !(request.stale && success), () =>
@@ -536,8 +542,9 @@ export class TraceChecker {
     );
   }
 
-  private answerSnapshot(m: NodeMirror, leader: string, term: number, at: LocatedEvent): void {
-    const request = m.pendingFor(`IS>${leader}`).shift();
+  private answerSnapshot(m: NodeMirror, leader: string, term: number, at: LocatedEvent, inReplyTo: CorrelationId | undefined): void {
+    const queue = m.pendingFor(`IS>${leader}`);
+    const request = takeAnswered(queue, inReplyTo, () => queue.shift());
     if (request !== undefined) this.checkAnswerTerm(m, request, term, at);
   }
 
@@ -582,7 +589,7 @@ export class TraceChecker {
         const free = votedFor === null || votedFor === msg.candidateId;
         const leaderOrCandidate = !later && m.role !== 'follower' && m.role !== 'precandidate';
         const mayGrant = m.votedForKnown && logKnown ? free && isAtLeastAsUpToDate(msg, ours) && !(leaderOrCandidate && msg.candidateId !== m.id) : undefined;
-        m.pendingFor(`RV>${e.from}`).push({ at, term: Math.max(m.currentTerm, msg.term), stale, mayGrant, ours, votedFor } as PendingRequest);
+        m.pendingFor(`RV>${e.from}`).push({ at, term: Math.max(m.currentTerm, msg.term), stale, mayGrant, ours, votedFor, id: msg.id } as PendingRequest);
         return;
       }
       case 'AppendEntries': {
@@ -591,17 +598,19 @@ export class TraceChecker {
         if (isHeartbeat(msg)) return;
         const known = msg.prevLogIndex <= m.snapshot.lastIncludedIndex || m.snapshot.lastIncludedTerm >= 0;
         const maySucceed = known ? logMatches(m, { index: msg.prevLogIndex, term: msg.prevLogTerm }) : undefined;
-        m.pendingFor(`AE>${e.from}`).push({ at, term: m.currentTerm, stale, maySucceed });
+        m.pendingFor(`AE>${e.from}`).push({ at, term: m.currentTerm, stale, maySucceed, id: msg.id });
         return;
       }
       case 'InstallSnapshot':
         if (!stale && m.role === 'candidate') m.heardLeaderInTerm = msg.term;
-        if (msg.done !== false) m.pendingFor(`IS>${e.from}`).push({ at, term: m.currentTerm, stale });
+        if (msg.done !== false) m.pendingFor(`IS>${e.from}`).push({ at, term: m.currentTerm, stale, id: msg.id });
         return;
       case 'RequestVoteResponse':
         if (!preVote && msg.term === m.currentTerm && msg.voteGranted && m.role === 'candidate') m.votesGranted.add(e.from);
         return;
       case 'AppendEntriesResponse':
+        // matchIndex is optional: without it a success says nothing the quorum check can count on.
+        if (msg.success && msg.matchIndex === undefined && !isHeartbeat(msg)) this.successWithoutMatchIndex = true;
         if (msg.term === m.currentTerm && msg.success && msg.matchIndex !== undefined && m.role === 'leader' && !isHeartbeat(msg)) {
           m.acknowledged.set(e.from, Math.max(m.acknowledged.get(e.from) ?? 0, msg.matchIndex));
         }
@@ -678,7 +687,8 @@ export class TraceChecker {
       this.checkStaleSnapshot(m, at, `deleted entries from ${e.from}`);
       const s = cause.msg;
       const holds = termAt(m, s.lastIncludedIndex) === s.lastIncludedTerm && s.lastIncludedIndex <= lastLogIndex(m);
-      this.check('IS-6', N.recvTruncate, !(holds && e.from > s.lastIncludedIndex), () =>
+      // Any truncation that deletes an entry after the snapshot point breaks IS-6, wherever it starts.
+      this.check('IS-6', N.recvTruncate, !(holds && Math.max(e.from, s.lastIncludedIndex + 1) <= lastLogIndex(m)), () =>
         this.violation('IS-6', at, m, `${m.id} discarded entries from ${e.from} on a snapshot through ${s.lastIncludedIndex} (term ${s.lastIncludedTerm}) that its log holds: the entries after it must be kept`),
       );
     }
@@ -704,10 +714,13 @@ export class TraceChecker {
     this.check('L-4', N.roleAppendCommit, term === m.currentTerm || (term === undefined && n <= m.snapshot.lastIncludedIndex), () =>
       this.violation('L-4', at, m, `${m.id}, leader of term ${m.currentTerm}, advanced commitIndex to ${n}, whose entry is of term ${term ?? 'unknown'}: entries of earlier terms commit only with one of the current term (Figure 8)`, { [`log[${n}].term`]: m.currentTerm }, { [`log[${n}].term`]: term }),
     );
+    // The majority is counted from acknowledged matchIndex and the leader's own mirrored log: a
+    // trace whose successes omit matchIndex, or that shows no appends, cannot prove a shortfall.
+    if (this.successWithoutMatchIndex) return;
     const selfHas = lastLogIndex(m) >= n && (m.persisted === undefined || m.persisted.lastIndex >= n || !this.present.has('persist'));
     const holders = [...m.acknowledged].filter(([peer, match]) => match >= n && peer !== m.id).map(([peer]) => peer);
     if (selfHas) holders.push(m.id);
-    this.check('L-4', N.recvCommit, this.isQuorum(holders, m), () =>
+    this.check('L-4', N.recvCommitAppend, this.isQuorum(holders, m), () =>
       this.violation('L-4', at, m, `${m.id} advanced commitIndex to ${n} with only ${JSON.stringify(holders.sort())} known to hold it (acknowledged matchIndex), not a majority of ${JSON.stringify(this.voters(m))}${m.joint === undefined ? '' : ` and of ${JSON.stringify(m.joint)}`}`, { holders: `a majority of ${this.voters(m).length}` }, { holders }),
     );
   }
@@ -998,6 +1011,18 @@ export class TraceChecker {
     if (check === undefined) return { verdict: 'unknown', message: 'no linearizability checker configured' };
     return check(this.clientEvents);
   }
+}
+
+/**
+ * The request an answer answers. With correlation ids (trace-format.md: a request's `id`, its
+ * answer's `inReplyTo`) the one named — so a request answered with silence (PySyncObj refuses a
+ * vote, or ignores a stale AppendEntries, without a reply) does not pair with a later answer;
+ * without them, `fifo` decides.
+ */
+function takeAnswered(queue: PendingRequest[], inReplyTo: CorrelationId | undefined, fifo: () => PendingRequest | undefined): PendingRequest | undefined {
+  if (inReplyTo === undefined) return fifo();
+  const k = queue.findIndex((r) => r.id === inReplyTo);
+  return k < 0 ? undefined : queue.splice(k, 1)[0];
 }
 
 function isHeartbeat(msg: Message): boolean {

@@ -28,6 +28,8 @@ export interface PendingRequest {
   readonly mayGrant?: boolean | undefined;
   /** AppendEntries: may it succeed (AE-2), when known. */
   readonly maySucceed?: boolean | undefined;
+  /** The request's `id`, when the emitter correlates (an answer's `inReplyTo` names it). */
+  readonly id?: string | number | undefined;
 }
 
 export const CONTEXT_EVENTS_MAX = 8;

@@ -152,7 +152,7 @@ describe('figure2 conform --target liferaft', () => {
   it('refuses an unknown target, and --core with --target, in one line (exit 2)', async () => {
     const io = memoryIo();
     expect(await runCli(['conform', '--target', 'etcd', '--runs', '1'], io)).toBe(2);
-    expect(io.err()).toMatch(/^figure2: conform: --target etcd: expected one of liferaft/);
+    expect(io.err()).toMatch(/^figure2: conform: --target etcd: expected one of liferaft, pysyncobj/);
     expect(io.err().trim().split('\n')).toHaveLength(1);
     const both = memoryIo();
     expect(await runCli(['conform', '--target', 'liferaft', '--core', 'double-vote', '--runs', '1'], both)).toBe(2);
@@ -208,4 +208,29 @@ describe('figure2 record --target liferaft', () => {
     // 0 or 1 (liferaft's defects are timing-dependent), never 2: the trace is well-formed.
     expect([0, 1]).toContain(await runCli(['check', out], check));
   }, 120_000);
+});
+
+describe('the routed network with FIFO links (TCP targets)', () => {
+  it('keeps each link in send order whatever the delays drawn, and still reorders on a reorder draw', async () => {
+    const delivered: string[] = [];
+    const net = new RoutedNetwork<string>({ seed: 4, delayMs: { min: 1, max: 15 }, fifoLinks: true }, { deliver: (m) => delivered.push(m.payload), describe: (p) => p });
+    for (let i = 0; i < 30; i++) net.send('n1', 'n2', `a${i}`);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(delivered).toEqual(Array.from({ length: 30 }, (_, i) => `a${i}`));
+    net.close();
+    const mixed: string[] = [];
+    const loose = new RoutedNetwork<string>({ seed: 4, delayMs: { min: 1, max: 15 } }, { deliver: (m) => mixed.push(m.payload), describe: (p) => p });
+    for (let i = 0; i < 30; i++) loose.send('n1', 'n2', `a${i}`);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(mixed).toHaveLength(30);
+    expect(mixed).not.toEqual(Array.from({ length: 30 }, (_, i) => `a${i}`));
+    loose.close();
+    const held: string[] = [];
+    const reordering = new RoutedNetwork<string>({ seed: 4, delayMs: { min: 1, max: 2 }, fifoLinks: true, reorderProbability: 0.5, reorderDelayMsMax: 20 }, { deliver: (m) => held.push(m.payload), describe: (p) => p });
+    for (let i = 0; i < 30; i++) reordering.send('n1', 'n2', `a${i}`);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(held).toHaveLength(30);
+    expect(held).not.toEqual(Array.from({ length: 30 }, (_, i) => `a${i}`));
+    reordering.close();
+  });
 });
