@@ -19,7 +19,7 @@
  */
 import type { Message, MessageEntry, RequestVote, RequestVoteResponse } from '../spec/schemas/messages.ts';
 import type { NodeId, Role } from '../spec/schemas/primitives.ts';
-import type { RuleId } from '../spec/rules.ts';
+import { RULE_IDS, type RuleId } from '../spec/rules.ts';
 import type { TraceEvent } from '../spec/schemas/trace-events.ts';
 import { RaftNode, quorum, type RaftNodeOptions } from '../impl/core/raft-node.ts';
 import type { Progress } from '../impl/core/progress.ts';
@@ -212,7 +212,7 @@ export const BUGGY_CORES: readonly BuggyCore[] = [
   {
     id: 'double-vote',
     rule: 'RV-2',
-    expectedRules: ['RV-2', 'M-VOTE', 'S-ES', 'C-2'],
+    expectedRules: ['RV-2', 'M-VOTE', 'S-ES', 'C-2', 'P-1'], // P-1: two grants of one term in one Ready, only the last vote synced
     story: 'B01/B03 (akka-raft#56, zeebe#5356, nebula#2405): votedFor is ignored when granting, so a follower votes twice in one term and two leaders can win it.',
     factory: (config, options) => patch(new RaftNode(config, options), 'handleRequestVote', handleRequestVoteIgnoringVotedFor),
     scenario: { nodes: 5, ticks: 400, faults: 'all', healTicksMax: 0, note: 'every fault from the seed; split votes are common with 5 nodes' },
@@ -243,7 +243,7 @@ export const BUGGY_CORES: readonly BuggyCore[] = [
   {
     id: 'vote-not-persisted',
     rule: 'P-2',
-    expectedRules: ['P-2', 'M-VOTE', 'RV-2', 'S-ES'],
+    expectedRules: ['P-1', 'P-2', 'M-VOTE', 'RV-2', 'S-ES'], // P-1: the host sees the grant leave before the vote is synced
     story: 'B02 (cornerstone#65, nebula PR #3415): the hard state handed to the host omits votedFor, so the vote is lost on restart and can be cast again in the same term.',
     factory: (config, options) => new VoteNotPersisted(config, options),
     scenario: { nodes: 3, ticks: 600, faults: 'crashes=0.02,loss,reorder', healTicksMax: 0, note: 'frequent crashes: any restart in a term the node voted in loses the vote' },
@@ -319,6 +319,12 @@ export function checkRun(factory: NodeFactory, scenario: Scenario, seed: number)
   if (report.linearizability.verdict === 'not-linearizable') {
     rules.push('CL-LIN');
     messages['CL-LIN'] = report.linearizability.message ?? 'not linearizable';
+  }
+  // A rule the simulator's own invariants reported (`RULE: RULE at tick N: …`) is a detection too.
+  const simRule = RULE_IDS.find((id) => stopped?.startsWith(`${id}: `) === true);
+  if (stopped !== undefined && simRule !== undefined && !rules.includes(simRule)) {
+    rules.push(simRule);
+    messages[simRule] = stopped;
   }
   return { seed, rules, messages, ...(stopped === undefined ? {} : { stopped }) };
 }

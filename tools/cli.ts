@@ -16,6 +16,7 @@ import { registerCluster } from './commands/cluster.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerConform } from './commands/conform.ts';
 import { registerExplore } from './commands/explore.ts';
+import { registerMutate } from './commands/mutate.ts';
 import { registerNode } from './commands/node.ts';
 import { registerRecord } from './commands/record.ts';
 import { registerRules } from './commands/rules.ts';
@@ -57,6 +58,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerNode(program, io, setExit);
   registerCluster(program, io, setExit);
   registerWal(program, io, setExit);
+  registerMutate(program, io, setExit);
   return program;
 }
 

@@ -22,7 +22,7 @@ import type { NodeId, Role } from '../../spec/schemas/primitives.ts';
 import type { TraceEvent } from '../../spec/schemas/trace-events.ts';
 import { RaftNode, type RaftNodeOptions } from '../../impl/core/raft-node.ts';
 import { memoizeDigest, type TraceDigest } from '../../impl/core/trace.ts';
-import { DEFAULT_CONFIG, type Config, type Entry, type Snapshot, type TraceSink } from '../../impl/core/types.ts';
+import { DEFAULT_CONFIG, type Config, type Entry, type Envelope, type Snapshot, type TraceSink } from '../../impl/core/types.ts';
 import { fnv1a64 } from '../../impl/kv/digest.ts';
 import { KvStore } from '../../impl/kv/store.ts';
 import { MemoryStorage } from '../../impl/storage/memory-storage.ts';
@@ -137,6 +137,12 @@ class Host implements ClientHostView {
   storage: MemoryStorage = new MemoryStorage();
   /** Tick at which a crashed host restarts; -1: not scheduled. */
   restartAtTick = -1;
+  /**
+   * Last tick at which Figure 2 made this node reset its election timer, as far as the host sees:
+   * it granted a vote, or it stepped an AppendEntries or InstallSnapshot of its term or a later one
+   * (F-2). Resets it cannot see (a restart, a campaign) are not tracked, which only loosens the bound.
+   */
+  timerResetTick = -1;
 
   constructor(
     readonly id: NodeId,
@@ -252,8 +258,15 @@ export class SimCluster {
     const network = this.network;
     for (let envelope = network.popDue(now); envelope !== undefined; envelope = network.popDue(now)) {
       const node = (this.hostById.get(envelope.to) as Host).node;
-      if (node === null) network.dropAtDownNode(envelope);
-      else node.step(envelope);
+      if (node === null) {
+        network.dropAtDownNode(envelope);
+        continue;
+      }
+      const type = envelope.msg.type;
+      if ((type === 'AppendEntries' || type === 'InstallSnapshot') && envelope.msg.term >= node.status().currentTerm) {
+        (this.hostById.get(envelope.to) as Host).timerResetTick = now; // F-2: it hears from a leader
+      }
+      node.step(envelope);
     }
     const hosts = this.hosts;
     for (let i = 0; i < hosts.length; i++) (hosts[i] as Host).node?.tick();
@@ -421,7 +434,10 @@ export class SimCluster {
       assert(round < MAX_READIES_PER_TICK, () => `${host.id} produced ${MAX_READIES_PER_TICK} Readys in one tick`);
       const ready = node.ready();
       this.stats.readies++;
+      const termBefore = host.term;
       if (ready.hardState !== undefined) host.term = ready.hardState.currentTerm;
+      for (const m of ready.messages) if (m.msg.type === 'RequestVoteResponse' && m.msg.voteGranted) host.timerResetTick = this.nowTick;
+      if (ready.role === 'candidate' && host.term > termBefore) this.checkElectionTimeout(host);
       if (ready.role === 'leader' && host.checkedLeaderTerm !== host.term) this.checkLeader(host);
       // 1. Persist: hard state, snapshot and entries as one batch; sync when the Ready says so.
       host.disk.write(ready);
@@ -429,6 +445,7 @@ export class SimCluster {
       void host.storage.save(ready); // the twin applies at once; its promise carries nothing more
       // 2. Send — only now, since each message may depend on what was just made durable (P-1).
       const messages = ready.messages;
+      for (let i = 0; i < messages.length; i++) this.checkVoteSynced(host, messages[i] as Envelope);
       for (let i = 0; i < messages.length; i++) this.network.send(messages[i] as (typeof messages)[number], this.nowTick);
       // 3. Install the snapshot into the state machine, then apply the committed entries in order.
       if (ready.snapshot !== undefined) this.installSnapshot(host, ready.snapshot);
@@ -442,6 +459,34 @@ export class SimCluster {
       this.workload.flushCompletions(this.nowTick);
       if (host.kv.lastAppliedIndex - host.snapshotIndex >= this.snapshotThresholdEntries) this.takeSnapshot(host, node);
     }
+  }
+
+  /**
+   * F-2: a node that became candidate this tick (its election timeout elapsed) must not have reset
+   * its timer — by granting a vote or hearing from a leader — fewer than electionTimeoutTicksMin − 1
+   * ticks ago (the reset's own tick is the first tick of the new timeout).
+   */
+  private checkElectionTimeout(host: Host): void {
+    const since = this.nowTick - host.timerResetTick;
+    if (host.timerResetTick >= 0 && since < host.config.electionTimeoutTicksMin - 1) {
+      throw new SimViolation('F-2', this.nowTick, `${host.id} became candidate ${since} ticks after it granted a vote or heard from a leader; its election timeout is at least ${host.config.electionTimeoutTicksMin} ticks`);
+    }
+  }
+
+  /**
+   * P-1 at the host, which sees the disk: a vote grant, and a candidate's RequestVote, leave only
+   * once that vote is synced. The trace cannot show this: its persist event says what the core
+   * handed over for writing, synced or not.
+   */
+  private checkVoteSynced(host: Host, envelope: Envelope): void {
+    const msg = envelope.msg;
+    let votedFor: NodeId;
+    if (msg.type === 'RequestVoteResponse' && msg.voteGranted) votedFor = envelope.to;
+    else if (msg.type === 'RequestVote') votedFor = host.id;
+    else return;
+    const synced = host.disk.durableHardState();
+    if (synced.currentTerm > msg.term || (synced.currentTerm === msg.term && synced.votedFor === votedFor)) return;
+    throw new SimViolation('P-1', this.nowTick, `${host.id} sent ${msg.type} for ${votedFor} in term ${msg.term} before that vote was synced (synced: term ${synced.currentTerm}, votedFor ${JSON.stringify(synced.votedFor)})`);
   }
 
   /** S-ES: at most one leader per term. */

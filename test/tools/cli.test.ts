@@ -227,7 +227,7 @@ describe('figure2 chart', () => {
 describe('usage errors', () => {
   it('an unknown command: one line, exit 2, lists the commands', async () => {
     const result = await run(['frobnicate']);
-    expectOneLineError(result, /^figure2: unknown command 'frobnicate' \(commands: rules, schema, validate, chart, explore, simulate, check, conform, record, node, cluster, wal\); see 'figure2 --help'$/m);
+    expectOneLineError(result, /^figure2: unknown command 'frobnicate' \(commands: rules, schema, validate, chart, explore, simulate, check, conform, record, node, cluster, wal, mutate\); see 'figure2 --help'$/m);
     expect(result.out).toBe('');
   });
 

@@ -11,7 +11,8 @@
  *   step), against the statechart steps alone.
  *
  * Flags: --runs N (default 5), --json, --only SECTIONS (comma-separated: spec, sim, check, conform,
- * wal, target; all by default). The target section (target-bench.ts) measures the liferaft target. The WAL section (wal-bench.ts) measures appends against a raw
+ * wal, target, mutate; all by default). The target section (target-bench.ts) measures the liferaft
+ * target; the mutate section (mutate-bench.ts) runs the mutation catalog once. The WAL section (wal-bench.ts) measures appends against a raw
  * write + fdatasync loop on the same disk, and recovery times.
  */
 import { createReadStream } from 'node:fs';
@@ -28,6 +29,7 @@ import { formatRate, measure, type Measurement, type Workload } from './harness.
 import { checkBenchRows, corpusBenchLines } from './check-bench.ts';
 import { conformBenchLines } from './conform-bench.ts';
 import { simBenchRows } from './sim-bench.ts';
+import { benchLines as mutateBenchLines, benchOnce as mutateBenchOnce } from './mutate-bench.ts';
 import { targetBenchLines } from './target-bench.ts';
 import { walBenchLines } from './wal-bench.ts';
 
@@ -36,7 +38,7 @@ const runs = Number(args[args.indexOf('--runs') + 1] ?? 5) || 5;
 const asJson = args.includes('--json');
 /** `--only wal,conform`: run just those sections (spec, sim, check, conform, wal); all by default. */
 const onlyArg = args.indexOf('--only') >= 0 ? (args[args.indexOf('--only') + 1] ?? '') : '';
-const SECTIONS = ['spec', 'sim', 'check', 'conform', 'wal', 'target'] as const;
+const SECTIONS = ['spec', 'sim', 'check', 'conform', 'wal', 'target', 'mutate'] as const;
 const only = new Set(onlyArg === '' ? SECTIONS : onlyArg.split(','));
 for (const name of only) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only ${onlyArg}: unknown section ${name} (sections: ${SECTIONS.join(', ')})`);
 const wants = (section: (typeof SECTIONS)[number]): boolean => only.has(section);
@@ -162,8 +164,10 @@ async function main(): Promise<void> {
     const conformLines = wants('conform') ? await conformBenchLines({ runs: Math.min(runs, 3) }) : [];
     const walLines = wants('wal') ? await walBenchLines({ runs: Math.min(runs, 3) }) : [];
     const targetLines = wants('target') ? await targetBenchLines() : [];
+    // The mutation catalog takes minutes: one run of it (its own bench takes --runs).
+    const mutateLines = wants('mutate') ? mutateBenchLines([await mutateBenchOnce()]) : [];
     if (asJson) {
-      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows, corpus: corpusLines, conform: conformLines, wal: walLines, target: targetLines }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ node: process.version, cpus: cpus().length, runs, rows, checkRows, corpus: corpusLines, conform: conformLines, wal: walLines, target: targetLines, mutate: mutateLines }, null, 2)}\n`);
       return;
     }
     const lines = [
@@ -182,7 +186,7 @@ async function main(): Promise<void> {
         `    baseline ${r.baseline.name}: ${formatRate(r.baseline.medianPerSecond)} ${r.baseline.unit}/s   ratio ${r.ratio.toFixed(3)}× (checking costs ${(1 / r.ratio).toFixed(2)}× the floor)`,
       );
     }
-    lines.push(...corpusLines, ...conformLines, ...walLines, ...targetLines);
+    lines.push(...corpusLines, ...conformLines, ...walLines, ...targetLines, ...mutateLines);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
