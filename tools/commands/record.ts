@@ -4,7 +4,8 @@
  * `figure2 check trace.ndjson`, or for any other tool. Exit 0 when the trace is written, 2 on bad
  * flags or an unavailable target.
  */
-import { writeFileSync, renameSync } from 'node:fs';
+import { accessSync, constants, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { freshSeed } from '../../conformance/prng.ts';
@@ -45,6 +46,14 @@ export async function runRecord(raw: Record<string, unknown>, io: CliIo): Promis
   if (target === undefined) throw new UsageError(`record: --target ${f.target}: expected one of ${TARGETS.map((t) => t.id).join(', ')}`);
   const why = target.unavailable();
   if (why !== undefined) throw new UsageError(`record: --target ${target.id}: ${why}`);
+  // A run takes seconds of real time: say now, not after it, that the trace could not be written.
+  const dir = dirname(f.out);
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new UsageError(`record: --out ${f.out}: cannot write there (${err instanceof Error ? err.message : String(err)})`);
+  }
   const seed = f.seed ?? freshSeed();
   io.stderr(`record: ${target.name}, seed ${seed} (replay with --seed ${seed}; real time, so timing varies)\n`);
   const result = await recordRun({ target, seed, nodes: f.nodes, commandsMax: f.commands, tickMs: f.tickMs });

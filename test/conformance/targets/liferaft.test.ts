@@ -234,3 +234,13 @@ describe('the routed network with FIFO links (TCP targets)', () => {
     reordering.close();
   });
 });
+
+describe('figure2 record: bad input', () => {
+  it('refuses an --out it cannot write before running anything (exit 2, one line)', async () => {
+    const io = memoryIo();
+    expect(await runCli(['record', '--target', 'liferaft', '--out', '/nonexistent-dir/run.ndjson'], io)).toBe(2);
+    expect(io.err()).toMatch(/^figure2: record: --out \/nonexistent-dir\/run\.ndjson: cannot write there/);
+    expect(io.err().trim().split('\n')).toHaveLength(1);
+    expect(io.out()).toBe('');
+  });
+});
