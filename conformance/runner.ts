@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import * as fc from 'fast-check';
 import type { RaftNode, RaftNodeOptions } from '../impl/core/raft-node.ts';
 import type { Config } from '../impl/core/types.ts';
+import { TraceEvent as TraceEventSchema } from '../spec/schemas/trace-events.ts';
 import type { TraceEvent } from '../spec/schemas/trace-events.ts';
 import { TraceChecker } from '../traces/checker/checker.ts';
 import type { LocatedEvent } from '../traces/checker/types.ts';
@@ -165,6 +166,17 @@ class Execution implements Harness {
     tickMs?: number,
   ) {
     this.cut = target === undefined ? Execution.simulated(seed, swarm, nodeFactory) : Execution.realtime(seed, swarm, target, tickMs ?? target.defaults.tickMs);
+    this.validateEvents = target !== undefined;
+  }
+
+  private readonly validateEvents: boolean;
+
+  private validate(event: TraceEvent): void {
+    const parsed = TraceEventSchema.safeParse(event);
+    if (parsed.success) return;
+    const issue = parsed.error.issues[0];
+    const path = issue === undefined ? '' : `$${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}: `;
+    throw new ConformanceViolation('trace', `the ${this.cut.name} adapter emitted an invalid event (${path}${issue?.message ?? 'invalid'}): ${JSON.stringify(event).slice(0, 200)}`);
   }
 
   /** A target's cluster, in real time, with the swarm's sizes, timers and background faults. */
@@ -238,6 +250,9 @@ class Execution implements Harness {
   /** New events → the checker (online) and the model; throws on the first violation. */
   ingest(model: ConformanceModel = this.model): void {
     const events = this.cut.collectEvents();
+    // A target's events come from other processes (a Python driver, liferaft's): the trace schema
+    // is their gateway, as it is for a trace file. The simulator's are built by our own types.
+    if (this.validateEvents) for (const event of events) this.validate(event);
     for (const event of events) {
       const located: LocatedEvent = { file: `seed-${this.seed}`, line: this.events.length + 1, event };
       this.events.push(event);
