@@ -5,7 +5,6 @@
  * never skipped.
  */
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
 import { SyntaxKind } from 'ts-morph';
 import { describe, expect, it } from 'vitest';
 import { member, swap } from '../../tools/mutate/ast.ts';
@@ -13,37 +12,15 @@ import { CATALOG } from '../../tools/mutate/catalog/index.ts';
 import { registerMutate, selectMutants } from '../../tools/commands/mutate.ts';
 import { isClean, runMutants } from '../../tools/mutate/runner.ts';
 import type { Mutant } from '../../tools/mutate/types.ts';
-import { errorMessage, memoryIo, UsageError } from '../../tools/io.ts';
+import { runCommand, type CommandRun } from '../support/run-command.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
-interface Run {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
+type Run = CommandRun;
 
 /** Runs `figure2 mutate …` as runCli would: a UsageError is one line on stderr and exit 2. */
-async function mutate(...argv: string[]): Promise<Run> {
-  const io = memoryIo();
-  let code = 0;
-  const program = new Command('figure2').exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t), outputError: () => {} });
-  registerMutate(program, io, (c) => {
-    code = c;
-  });
-  try {
-    await program.parseAsync(['mutate', ...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`figure2: ${err.message}\n`);
-      code = 2;
-    } else if (err instanceof CommanderError) {
-      code = err.exitCode === 0 ? 0 : 2;
-    } else {
-      throw new Error(`internal error: ${errorMessage(err)}`);
-    }
-  }
-  return { code, out: io.out(), err: io.err() };
+function mutate(...argv: string[]): Promise<Run> {
+  return runCommand(registerMutate, 'mutate', argv);
 }
 
 /** A mutant of RaftNode.status, for the engine's verdicts other than a kill. */

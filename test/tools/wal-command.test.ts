@@ -5,42 +5,19 @@
  */
 import { mkdirSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { FileStorage } from '../../impl/storage/file-storage.ts';
 import { registerWal } from '../../tools/commands/wal.ts';
-import { errorMessage, memoryIo, UsageError } from '../../tools/io.ts';
+import { runCommand, type CommandRun } from '../support/run-command.ts';
 import { entries, hardState, snapshotAt, tempRoot } from '../impl/storage/support.ts';
 
 const nextDir = tempRoot('wal-cli');
 
-interface Run {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
+type Run = CommandRun;
 
 /** Runs `figure2 wal …` as runCli would: a UsageError is one line on stderr and exit 2. */
-async function wal(...argv: string[]): Promise<Run> {
-  const io = memoryIo();
-  let code = 0;
-  const program = new Command('figure2').exitOverride().configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t), outputError: () => {} });
-  registerWal(program, io, (c) => {
-    code = c;
-  });
-  try {
-    await program.parseAsync(['wal', ...argv], { from: 'user' });
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`figure2: ${err.message}\n`);
-      code = 2;
-    } else if (err instanceof CommanderError) {
-      code = err.exitCode === 0 ? 0 : 2;
-    } else {
-      throw new Error(`internal error: ${errorMessage(err)}`);
-    }
-  }
-  return { code, out: io.out(), err: io.err() };
+function wal(...argv: string[]): Promise<Run> {
+  return runCommand(registerWal, 'wal', argv);
 }
 
 function expectOneLineError(run: Run, path: string): void {
